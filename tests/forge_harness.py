@@ -1,0 +1,84 @@
+"""Helpers for the template's tests: render with Copier's API, run commands, build tagged template repos."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_FILES = ("copier.yml", "template")
+# A Copier delimiter that survived rendering: `<< name`, `<%`, `%>`, `<#`, `#>`.
+LEFTOVER_DELIMITER = re.compile(r"<<\s*[\w_]|<%|%>|<#|#>")
+IGNORED_DIRS = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".forge"}
+
+
+def copy_template(dst: Path) -> Path:
+    """The working tree's template without its git history, so tests render exactly what is on disk."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in TEMPLATE_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, dst / name)
+    return dst
+
+
+def render(src: Path, dst: Path, **data: Any) -> Path:
+    copier.run_copy(str(src), dst, data=data, defaults=True, quiet=True, unsafe=False)
+    return dst
+
+
+def run(cmd: Iterable[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600) -> str:
+    """Run a command; on failure raise with its output so the test report shows what went wrong."""
+    merged = {**os.environ, **(env or {})}
+    merged.pop("VIRTUAL_ENV", None)
+    result = subprocess.run(
+        list(cmd), cwd=cwd, env=merged, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed in {cwd} (exit {result.returncode})\n{result.stdout}\n{result.stderr}"
+        )
+    return result.stdout
+
+
+def git(cwd: Path, *args: str) -> str:
+    return run(
+        ["git", "-c", "user.name=Forge Test", "-c", "user.email=forge@example.com", *args], cwd
+    )
+
+
+def git_init(cwd: Path) -> None:
+    git(cwd, "init", "-q", "-b", "main")
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-q", "-m", "initial")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root (minus caches and VCS) by relative path."""
+    files: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if path.is_file() and not IGNORED_DIRS.intersection(parts):
+            files["/".join(parts)] = path.read_bytes()
+    return files
+
+
+def leftover_delimiters(root: Path) -> list[str]:
+    hits = []
+    for name, content in tree(root).items():
+        if name in {"uv.lock"}:
+            continue
+        text = content.decode("utf-8", errors="replace")
+        for number, line in enumerate(text.splitlines(), 1):
+            if LEFTOVER_DELIMITER.search(line):
+                hits.append(f"{name}:{number}: {line.strip()}")
+    return hits

@@ -1,0 +1,98 @@
+"""Every validator in copier.yml rejects a bad answer with a message that says what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .forge_harness import render
+
+
+def product(**changes: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {"name": "product", "fields": {"title": "str"}}
+    resource.update(changes)
+    return resource
+
+
+def hooks(*jobs: dict[str, Any], event: str = "after_create") -> dict[str, Any]:
+    return product(hooks={event: list(jobs)})
+
+
+BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
+    ({"project_name": "  "}, "project_name must not be empty"),
+    ({"project_slug": "My-Shop"}, "project_slug 'My-Shop' must start with a lowercase letter"),
+    ({"project_slug": "1shop"}, "project_slug '1shop' must start with a lowercase letter"),
+    ({"project_slug": "lambda"}, "project_slug 'lambda' is a Python keyword"),
+    ({"project_slug": "json"}, "project_slug 'json' would shadow the Python module"),
+    ({"project_slug": "fastapi"}, "project_slug 'fastapi' would shadow the Python module"),
+    ({"project_slug": "s" * 41}, "is longer than 40 characters"),
+    ({"author": ""}, "author must not be empty"),
+    ({"http_port": 0}, "http_port must be between 1 and 65535"),
+    ({"admin_port": 70000}, "admin_port must be between 1 and 65535"),
+    ({"http_port": 9000, "admin_port": 9000}, "admin_port 9000 clashes with http_port"),
+    ({"queues": {}}, "queues must be a non-empty mapping"),
+    ({"queues": ["default"]}, "queues must be a non-empty mapping"),
+    ({"queues": {"mail-out": 1}}, "queue name 'mail-out' must start with a lowercase letter"),
+    ({"queues": {"q" * 41: 1}}, "is longer than 40 characters (PostgreSQL channel names are limited"),
+    ({"queues": {"default": 0}}, "queue 'default' concurrency must be an integer from 1 to 256"),
+    ({"queues": {"default": "many"}}, "queue 'default' concurrency must be an integer"),
+    ({"resources": {"product": {}}}, "resources must be a YAML list"),
+    ({"resources": [{"fields": {"a": "str"}}]}, "every resource must be a mapping with a name"),
+    ({"resources": [product(name="Product")]}, "resource name 'Product' must start with a lowercase letter"),
+    ({"resources": [product(name="class")]}, "resource name 'class' is a reserved word"),
+    ({"resources": [product(), product()]}, "duplicate resource name 'product'"),
+    ({"resources": [product(colour="red")]}, "resource 'product' has unknown keys colour"),
+    ({"resources": [product(fields={})]}, "resource 'product' needs fields"),
+    ({"resources": [product(fields={"Title": "str"})]}, "field 'Title' of resource 'product' must start"),
+    ({"resources": [product(fields={"id": "int"})]}, "field 'id' of resource 'product' is a reserved name"),
+    ({"resources": [product(fields={"model_x": "int"})]}, "field 'model_x' of resource 'product' is a reserved"),
+    ({"resources": [product(fields={"pass": "int"})]}, "field 'pass' of resource 'product' is a reserved name"),
+    ({"resources": [product(fields={"price": "money"})]}, "field 'price' of resource 'product' has unknown type 'money'"),
+    ({"resources": [product(fields={"sku": "str sorted"})]}, "has unknown modifier 'sorted'"),
+    ({"resources": [product(hooks=["x"])]}, "hooks of resource 'product' must be a mapping"),
+    ({"resources": [product(hooks={"before_create": []})]}, "hooks of resource 'product' must be a mapping"),
+    ({"resources": [hooks({"kind": "Send-Mail"})]}, "job kind 'Send-Mail' is malformed"),
+    ({"resources": [hooks({"kind": "import"})]}, "job kind 'import' is a reserved word"),
+    ({"resources": [hooks({"queue": "default"})]}, "product.hooks.after_create entries need a kind"),
+    ({"resources": [hooks({"kind": "a"}, {"kind": "a"})]}, "duplicate job kind 'a' in product.hooks.after_create"),
+    ({"resources": [hooks({"kind": "a", "retries": 3})]}, "job 'a' has unknown keys retries"),
+    ({"resources": [hooks({"kind": "a", "queue": "nope"})]}, "job 'a' uses queue 'nope', which is not in queues"),
+    (
+        {
+            "resources": [
+                product(hooks={"after_create": [{"kind": "a"}], "after_update": [{"kind": "a", "queue": "notifications"}]})
+            ]
+        },
+        "job kind 'a' is declared on queue 'default' and on queue 'notifications'",
+    ),
+    ({"sse_max_connections": 0}, "sse_max_connections must be at least 1"),
+    ({"sse_max_per_user": 0}, "sse_max_per_user must be at least 1"),
+    ({"sse_max_connections": 10, "sse_max_per_user": 11}, "sse_max_per_user cannot exceed sse_max_connections"),
+]
+
+
+@pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS, ids=[m for _a, m in BAD_ANSWERS])
+def test_bad_answer_is_rejected_with_its_reason(
+    template_src: Path, tmp_path: Path, answers: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match="Validation error for question") as caught:
+        render(template_src, tmp_path / "out", **answers)
+    assert message in str(caught.value)
+    assert not (tmp_path / "out" / "pyproject.toml").exists()
+
+
+def test_a_kind_may_serve_several_hooks_on_one_queue(template_src: Path, tmp_path: Path) -> None:
+    shared = {"kind": "reindex", "queue": "default"}
+    resources = [
+        product(hooks={"after_create": [shared], "after_update": [shared]}),
+        {"name": "order", "fields": {"total": "decimal"}, "hooks": {"after_create": [shared]}},
+    ]
+    render(template_src, tmp_path / "out", resources=resources)
+    assert (tmp_path / "out" / "pyproject.toml").exists()
+
+
+def test_default_slug_is_derived_from_the_name(template_src: Path, tmp_path: Path) -> None:
+    out = render(template_src, tmp_path / "out", project_name="Acme Order Desk!")
+    assert (out / "acme_order_desk" / "app" / "main.py").exists()
