@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+from copier._types import VcsRef  # the enum the CLI maps `--vcs-ref=:current:` to
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_FILES = ("copier.yml", "template")
@@ -82,3 +83,49 @@ def leftover_delimiters(root: Path) -> list[str]:
             if LEFTOVER_DELIMITER.search(line):
                 hits.append(f"{name}:{number}: {line.strip()}")
     return hits
+
+
+def template_repo(path: Path) -> Path:
+    """A git copy of the working template tagged v1: what `copier copy gh:.../forge` would see."""
+    copy_template(path)
+    git_init(path)
+    git(path, "tag", "v1")
+    return path
+
+
+def release(repo: Path, tag: str, change: Any) -> None:
+    """Apply `change(repo)` to the template repo, commit and tag it as a new template version."""
+    change(repo)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"release {tag}")
+    git(repo, "tag", tag)
+
+
+def generate(repo: Path, dst: Path, ref: str = "v1", **data: Any) -> Path:
+    """A user's project at template version `ref`, committed (copier update needs a clean repo)."""
+    copier.run_copy(str(repo), dst, vcs_ref=ref, data=data, defaults=True, quiet=True, unsafe=False)
+    git_init(dst)
+    return dst
+
+
+def update(project: Path, ref: str | None = None, **data: Any) -> None:
+    """`copier update` as a user runs it; ref ":current:" keeps the template version (answer changes)."""
+    copier.run_update(
+        project,
+        vcs_ref=VcsRef.CURRENT if ref == VcsRef.CURRENT.value else ref,
+        data=data,
+        defaults=True,
+        overwrite=True,
+        quiet=True,
+        unsafe=False,
+        conflict="rej",
+    )
+
+
+def conflicts(project: Path) -> list[str]:
+    """Files Copier could not merge: .rej leftovers or inline conflict markers."""
+    found = []
+    for name, content in tree(project).items():
+        if name.endswith(".rej") or re.search(rb"^(<{7}|>{7}) ", content, re.MULTILINE):
+            found.append(name)
+    return found

@@ -1,0 +1,34 @@
+# Forge: the template's own tasks. `make demo` runs a generated service; `make test` proves the template.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+RUN := $(UV) run --frozen
+DEMO ?= demo
+
+.PHONY: help install test lint demo relock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+
+install: $(UV)  ## the template's tooling (Copier, pytest, ruff, mypy) from uv.lock
+	$(UV) sync --frozen --quiet
+
+test: install  ## every template test: validators, render matrix, generated suites, update lifecycle
+	$(RUN) pytest
+
+lint: install  ## ruff and mypy on the template's own code
+	$(RUN) ruff check tests scripts
+	$(RUN) ruff format --check tests scripts
+	$(RUN) mypy tests scripts
+
+demo: install  ## render the default answers into ./demo and run it (embedded PostgreSQL, Ctrl-C stops)
+	$(RUN) python scripts/demo.py $(DEMO)
+	$(MAKE) -C $(DEMO) dev
+
+relock: install  ## regenerate template/uv.lock.jinja after changing template/pyproject.toml.jinja
+	$(RUN) python scripts/relock.py
+
+clean:  ## remove the demo project
+	rm -rf $(DEMO)

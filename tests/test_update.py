@@ -1,0 +1,67 @@
+"""`copier update` lifecycle on real tagged template repos (the harness the jobs scenarios build on)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .forge_harness import conflicts, generate, git, release, template_repo, tree, update
+
+SLUG_DIR = "template/<<project_slug>>"
+
+
+def _v2(repo: Path) -> None:
+    """A template release that changes a generated module, the config file and adds a file."""
+    crud = repo / SLUG_DIR / "app" / "crud.py"
+    crud.write_text(crud.read_text().replace("MAX_PAGE = 200", "MAX_PAGE = 500"))
+    config = repo / "template" / "forge.toml.jinja"
+    config.write_text(config.read_text().replace("pool_size = 10", "pool_size = 20"))
+    (repo / SLUG_DIR / "app" / "release_notes.py").write_text('"""Added in v2."""\n')
+
+
+def test_update_of_an_untouched_project_equals_a_fresh_copy(tmp_path: Path) -> None:
+    repo = template_repo(tmp_path / "forge")
+    release(repo, "v2", _v2)
+    project = generate(repo, tmp_path / "project", ref="v1")
+    assert "MAX_PAGE = 200" in (project / "shop/app/crud.py").read_text()
+
+    update(project, ref="v2")
+
+    fresh = generate(repo, tmp_path / "fresh", ref="v2")
+    assert conflicts(project) == []
+    assert tree(project) == tree(fresh)
+    assert "MAX_PAGE = 500" in (project / "shop/app/crud.py").read_text()
+    assert "_commit: v2" in (project / ".copier-answers.yml").read_text()
+
+
+def test_update_keeps_user_edits_to_generated_files(tmp_path: Path) -> None:
+    repo = template_repo(tmp_path / "forge")
+    release(repo, "v2", _v2)
+    project = generate(repo, tmp_path / "project", ref="v1")
+    config = project / "forge.toml"
+    config.write_text(config.read_text().replace('log_level = "INFO"', 'log_level = "DEBUG"'))
+    git(project, "commit", "-q", "-am", "more logs")
+
+    update(project, ref="v2")
+
+    assert conflicts(project) == []
+    text = config.read_text()
+    assert 'log_level = "DEBUG"' in text and "pool_size = 20" in text
+
+
+def test_changing_answers_without_moving_the_template_version(tmp_path: Path) -> None:
+    repo = template_repo(tmp_path / "forge")
+    release(repo, "v2", _v2)
+    project = generate(repo, tmp_path / "project", ref="v1")
+    resources = [
+        {"name": "product", "fields": {"title": "str", "sku": "str unique", "price": "decimal",
+                                       "description": "text optional", "in_stock": "bool"}},
+        {"name": "review", "fields": {"stars": "int", "body": "text"}},
+    ]
+
+    update(project, ref=":current:", resources=resources)
+
+    assert conflicts(project) == []
+    assert (project / "shop/app/resources/review.py").exists()
+    assert (project / "shop/migrations/versions/create_review.py").exists()
+    assert "MAX_PAGE = 200" in (project / "shop/app/crud.py").read_text()  # still v1
+    assert "_commit: v1" in (project / ".copier-answers.yml").read_text()
