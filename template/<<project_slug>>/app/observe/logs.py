@@ -61,3 +61,4 @@ def setup_logging(*, production: bool, level: str) -> None:
         std.handlers = []
         std.propagate = True
     logging.getLogger("uvicorn").setLevel(logging.INFO)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # the embedded server narrates every start
