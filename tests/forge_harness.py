@@ -52,9 +52,7 @@ def run(cmd: Iterable[str], cwd: Path, env: Mapping[str, str] | None = None, tim
 
 
 def git(cwd: Path, *args: str) -> str:
-    return run(
-        ["git", "-c", "user.name=Forge Test", "-c", "user.email=forge@example.com", *args], cwd
-    )
+    return run(["git", "-c", "user.name=Forge Test", "-c", "user.email=forge@example.com", *args], cwd)
 
 
 def git_init(cwd: Path) -> None:

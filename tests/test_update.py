@@ -53,8 +53,16 @@ def test_changing_answers_without_moving_the_template_version(tmp_path: Path) ->
     release(repo, "v2", _v2)
     project = generate(repo, tmp_path / "project", ref="v1")
     resources = [
-        {"name": "product", "fields": {"title": "str", "sku": "str unique", "price": "decimal",
-                                       "description": "text optional", "in_stock": "bool"}},
+        {
+            "name": "product",
+            "fields": {
+                "title": "str",
+                "sku": "str unique",
+                "price": "decimal",
+                "description": "text optional",
+                "in_stock": "bool",
+            },
+        },
         {"name": "review", "fields": {"stars": "int", "body": "text"}},
     ]
 

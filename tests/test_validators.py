@@ -49,7 +49,10 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"resources": [product(fields={"id": "int"})]}, "field 'id' of resource 'product' is a reserved name"),
     ({"resources": [product(fields={"model_x": "int"})]}, "field 'model_x' of resource 'product' is a reserved"),
     ({"resources": [product(fields={"pass": "int"})]}, "field 'pass' of resource 'product' is a reserved name"),
-    ({"resources": [product(fields={"price": "money"})]}, "field 'price' of resource 'product' has unknown type 'money'"),
+    (
+        {"resources": [product(fields={"price": "money"})]},
+        "field 'price' of resource 'product' has unknown type 'money'",
+    ),
     ({"resources": [product(fields={"sku": "str sorted"})]}, "has unknown modifier 'sorted'"),
     ({"resources": [product(hooks=["x"])]}, "hooks of resource 'product' must be a mapping"),
     ({"resources": [product(hooks={"before_create": []})]}, "hooks of resource 'product' must be a mapping"),
@@ -62,7 +65,9 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     (
         {
             "resources": [
-                product(hooks={"after_create": [{"kind": "a"}], "after_update": [{"kind": "a", "queue": "notifications"}]})
+                product(
+                    hooks={"after_create": [{"kind": "a"}], "after_update": [{"kind": "a", "queue": "notifications"}]}
+                )
             ]
         },
         "job kind 'a' is declared on queue 'default' and on queue 'notifications'",
