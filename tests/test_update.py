@@ -73,3 +73,27 @@ def test_changing_answers_without_moving_the_template_version(tmp_path: Path) ->
     assert (project / "shop/migrations/versions/create_review.py").exists()
     assert "MAX_PAGE = 200" in (project / "shop/app/crud.py").read_text()  # still v1
     assert "_commit: v1" in (project / ".copier-answers.yml").read_text()
+
+
+def test_owned_files_keep_their_bytes_and_come_back_when_deleted(tmp_path: Path) -> None:
+    repo = template_repo(tmp_path / "forge")
+
+    def new_caller(repo: Path) -> None:
+        caller = repo / SLUG_DIR / "caller.py.jinja"
+        caller.write_text(caller.read_text() + "\n# v2 scaffold\n")
+
+    release(repo, "v2", new_caller)
+    project = generate(repo, tmp_path / "project", ref="v1")
+    caller = project / "shop/caller.py"
+    edited = caller.read_bytes().replace(b"return await bearer_caller(request)", b"return Caller('me', 'mine')")
+    caller.write_bytes(edited)
+    git(project, "commit", "-q", "-am", "my own caller")
+
+    update(project, ref="v2")
+    assert caller.read_bytes() == edited
+    assert conflicts(project) == []
+
+    caller.unlink()
+    git(project, "commit", "-q", "-am", "drop caller")
+    update(project, ref=":current:")
+    assert caller.exists() and b"v2 scaffold" in caller.read_bytes()
