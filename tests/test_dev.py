@@ -44,8 +44,10 @@ def _stop_embedded(project: Path) -> None:
             pass
 
 
-def test_make_dev_serves_the_example_resource_on_embedded_postgres(template_src: Path, tmp_path: Path) -> None:
-    project = render(template_src, tmp_path / "shop")
+def test_make_dev_serves_the_example_resource_on_embedded_postgres(
+    template_src: Path, workdir: Path, tmp_path: Path
+) -> None:
+    project = render(template_src, workdir / "dev" / "shop")
     git_init(project)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FORGE_", "VIRTUAL_ENV"))}

@@ -50,8 +50,8 @@ MATRIX: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture(scope="module", params=sorted(MATRIX))
-def project(request: pytest.FixtureRequest, template_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = render(template_src, tmp_path_factory.mktemp(request.param) / "project", **MATRIX[request.param])
+def project(request: pytest.FixtureRequest, template_src: Path, workdir: Path) -> Path:
+    out = render(template_src, workdir / request.param, **MATRIX[request.param])
     git_init(out)
     run(["uv", "sync", "--frozen", "--quiet"], out)
     return out
