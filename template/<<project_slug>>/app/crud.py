@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 import sqlalchemy as SA
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, model_validator
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .deps import SessionDep
@@ -81,7 +81,7 @@ async def _commit(session: AsyncSession, resource: Resource[Any]) -> None:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"{resource.name} conflicts with an existing row: {_reason(exc)}"
         ) from None
-    except DBAPIError as exc:
+    except DataError as exc:  # a value PostgreSQL refuses that validation let through
         await session.rollback()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=_reason(exc)) from None
 
