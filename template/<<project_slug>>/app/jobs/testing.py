@@ -67,10 +67,18 @@ class Recorder(Middleware):
 
 @contextmanager
 def running_worker(
-    jobs: JobsSettings, url: str, specs: Mapping[str, JobSpec], *, threads: int = 2
+    jobs: JobsSettings,
+    url: str,
+    specs: Mapping[str, JobSpec],
+    *,
+    threads: int = 2,
+    poll_interval: float = 0.05,
 ) -> Iterator[tuple[JobsRuntime, Recorder]]:
-    """A real Dramatiq worker (threads in this process) on the real broker, stopped afterwards."""
-    runtime = JobsRuntime(jobs, url, specs, poll_interval=0.05)
+    """A real Dramatiq worker (threads in this process) on the real broker, stopped afterwards.
+
+    Tests poll often so retries (delayed messages, no doorbell when they come due) run promptly.
+    """
+    runtime = JobsRuntime(jobs, url, specs, poll_interval=poll_interval)
     recorder = Recorder()
     runtime.broker.add_middleware(recorder)
     worker = runtime.worker(threads=threads)
