@@ -73,12 +73,13 @@ def running_worker(
     *,
     threads: int = 2,
     poll_interval: float = 0.05,
+    **broker_options: Any,
 ) -> Iterator[tuple[JobsRuntime, Recorder]]:
     """A real Dramatiq worker (threads in this process) on the real broker, stopped afterwards.
 
     Tests poll often so retries (delayed messages, no doorbell when they come due) run promptly.
     """
-    runtime = JobsRuntime(jobs, url, specs, poll_interval=poll_interval)
+    runtime = JobsRuntime(jobs, url, specs, poll_interval=poll_interval, **broker_options)
     recorder = Recorder()
     runtime.broker.add_middleware(recorder)
     worker = runtime.worker(threads=threads)
