@@ -11,6 +11,7 @@ import sqlalchemy as SA
 from sqlalchemy import orm as ORM
 
 from ..models import TenantScoped
+from ..resources import RESOURCES
 
 _TENANT: ContextVar[str | None] = ContextVar("forge_job_tenant", default=None)
 
@@ -49,8 +50,6 @@ class JobContext:
         """
         if self.resource is None or self.row_id is None:
             return None
-        from ..resources import RESOURCES
-
         model = next((r.model for r in RESOURCES if r.name == self.resource), None)
         if model is None:
             raise LookupError(f"job {self.kind}: unknown resource {self.resource!r}")

@@ -102,7 +102,7 @@ class Discard(Middleware):
         if callback is None:
             return
         try:
-            callback(message._message, error)
+            callback(message.copy(), error)
         except Exception:
             logger.exception("on_discard callback of job {} failed", message.actor_name)
 
