@@ -52,7 +52,7 @@ def job(
 
     def register(fn: JobFunction) -> JobFunction:
         existing = _SPECS.get(kind)
-        if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
+        if existing is not None and _where(existing.fn) != _where(fn):
             raise ValueError(
                 f"job kind {kind!r} is declared twice: {existing.fn.__module__} and {fn.__module__}"
             )
@@ -60,6 +60,10 @@ def job(
         return fn
 
     return register
+
+
+def _where(fn: JobFunction) -> tuple[str, str]:
+    return fn.__module__, fn.__qualname__
 
 
 def discover(package: str) -> dict[str, JobSpec]:
