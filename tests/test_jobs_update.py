@@ -8,6 +8,7 @@ would (`copier update`, or `copier update --vcs-ref=:current: --data ...` to cha
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -190,3 +191,27 @@ def test_a_deleted_worker_whose_hook_remains_comes_back(project: tuple[Path, Pat
 
     assert (dst / WORKERS / "reindex_product.py").read_bytes() == original
     assert_clean_merge(dst)
+
+
+def test_after_removing_a_hook_the_project_still_passes_its_jobs_tests(
+    project: tuple[Path, Path],
+) -> None:
+    """The kept worker and its kept test live on: the test skips (no hook enqueues the kind), the
+    rest of the jobs suite passes, and the worker still starts (an extra actor is fine)."""
+    _, dst = project
+    resources = default_resources()
+    resources[0]["hooks"]["after_create"] = []
+    update_answers(dst, resources)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
+    subprocess.run(["uv", "sync", "--frozen", "--quiet"], cwd=dst, env=env, check=True)
+    result = subprocess.run(
+        ["uv", "run", "--frozen", "pytest", "-q", "-rs", "tests/jobs", "tests/test_jobs.py"],
+        cwd=dst,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "no hook enqueues notify_new_product any more" in result.stdout
