@@ -72,6 +72,7 @@ def running_worker(
     specs: Mapping[str, JobSpec],
     *,
     threads: int = 2,
+    queues: set[str] | None = None,
     poll_interval: float = 0.05,
     **broker_options: Any,
 ) -> Iterator[tuple[JobsRuntime, Recorder]]:
@@ -82,7 +83,7 @@ def running_worker(
     runtime = JobsRuntime(jobs, url, specs, poll_interval=poll_interval, **broker_options)
     recorder = Recorder()
     runtime.broker.add_middleware(recorder)
-    worker = runtime.worker(threads=threads)
+    worker = runtime.worker(queues=queues, threads=threads)
     worker.start()
     try:
         yield runtime, recorder
