@@ -68,7 +68,10 @@ def _where(fn: JobFunction) -> tuple[str, str]:
 
 def discover(package: str) -> dict[str, JobSpec]:
     """Import every module of `package` (so their @job declarations run); return all declared jobs."""
-    root = importlib.import_module(package)
+    try:
+        root = importlib.import_module(package)
+    except ModuleNotFoundError as exc:
+        raise ImportError(f"jobs.package {package!r} cannot be imported: {exc}") from None
     for info in pkgutil.walk_packages(getattr(root, "__path__", []), prefix=f"{package}."):
         importlib.import_module(info.name)
     return dict(_SPECS)

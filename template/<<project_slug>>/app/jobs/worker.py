@@ -52,7 +52,7 @@ def run_queue(settings: Settings, url: str, queue: str, threads: int) -> int:
     """One worker process for one queue (the child side of `worker`)."""
     try:
         runtime = JobsRuntime(settings.jobs, url, discover(settings.jobs.package))
-    except (MissingActors, ValueError) as exc:
+    except (MissingActors, ValueError, ImportError) as exc:
         print(f"worker refused to start: {exc}", file=sys.stderr)
         return 2
     stop = _stop_event()
@@ -70,7 +70,7 @@ def supervise(settings: Settings, url: str, argv_prefix: Sequence[str]) -> int:
     try:
         specs = discover(settings.jobs.package)
         runtime = JobsRuntime(settings.jobs, url, specs)
-    except (MissingActors, ValueError) as exc:
+    except (MissingActors, ValueError, ImportError) as exc:
         print(f"worker refused to start: {exc}", file=sys.stderr)
         return 2
     stop = _stop_event()
