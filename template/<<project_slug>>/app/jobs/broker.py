@@ -1,0 +1,87 @@
+"""The Dramatiq broker on PostgreSQL (dramatiq-postgres), built the same way in every process.
+
+The broker's tables live in their own PostgreSQL schema, created idempotently by `migrate`
+(`init_schema`), not by an Alembic revision: dramatiq-postgres owns that layout and its own DDL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dramatiq_postgres
+import psycopg
+from dramatiq import Middleware
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    CurrentMessage,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+from dramatiq_postgres import PostgresBroker
+
+from ..db import libpq_url
+from ..settings import JobsSettings
+from .middleware import Discard, TenantContext
+
+SCHEMA = "dramatiq"
+
+# Our own table beside the broker's: one row per (schedule, tick), the PostgreSQL-side dedupe
+# that lets any number of schedulers run while each tick enqueues once.
+TICKS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.forge_schedule_tick (
+    schedule text NOT NULL,
+    tick timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (schedule, tick)
+)
+"""
+
+
+def init_schema(url: str) -> bool:
+    """Create the broker's schema if missing (concurrency-safe); True when it was created now."""
+    with psycopg.connect(libpq_url(url)) as conn, conn.transaction(), conn.cursor() as cursor:
+        created: bool = dramatiq_postgres.init(cursor, schema=SCHEMA)
+        cursor.execute(TICKS_DDL)
+    return created
+
+
+def kind_options(jobs: JobsSettings, kind: str) -> dict[str, Any]:
+    """Per-kind overrides from forge.toml ([jobs.kinds.<kind>]), in Dramatiq's option names."""
+    override = jobs.kinds.get(kind)
+    if override is None:
+        return {}
+    options = {
+        "max_retries": override.max_retries,
+        "min_backoff": override.min_backoff_ms,
+        "max_backoff": override.max_backoff_ms,
+        "on_discard": override.on_discard,
+    }
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> PostgresBroker:
+    """A broker with Forge's middleware: Dramatiq's defaults, retries from forge.toml, tenant, discard."""
+    per_kind: Mapping[str, str] = {
+        kind: override.on_discard for kind, override in jobs.kinds.items() if override.on_discard
+    }
+    middleware: list[Middleware] = [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(
+            max_retries=jobs.max_retries, min_backoff=jobs.min_backoff_ms, max_backoff=jobs.max_backoff_ms
+        ),
+        CurrentMessage(),
+        TenantContext(),
+        Discard(jobs.on_discard, per_kind),
+    ]
+    broker: PostgresBroker = PostgresBroker(
+        url=libpq_url(url), schema=SCHEMA, results=False, middleware=middleware, **broker_options
+    )
+    return broker

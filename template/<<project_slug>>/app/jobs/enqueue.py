@@ -1,0 +1,94 @@
+"""Transactional enqueue: a job row written on the caller's own connection, in the caller's transaction.
+
+dramatiq-postgres' `broker.enqueue` commits on a pooled connection of its own, so a job could run
+for a write that later rolls back. Here the message is built exactly as `Actor.message_with_options`
+builds it, Dramatiq's enqueue middleware still runs, and the insert uses dramatiq-postgres' own
+ENQUEUE statement (with its NOTIFY doorbell) on the flush's connection. PostgreSQL then makes the
+job visible, and rings the doorbell, only if and when the transaction (or savepoint) commits.
+The statement's shape is pinned by dramatiq-postgres' minor version and tests/test_jobs_contract.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dramatiq import Broker, Message
+from dramatiq_postgres.broker import QUERIES
+from dramatiq_postgres.utils import tidy4json
+from psycopg.types.json import Json
+from sqlalchemy import Connection
+from sqlalchemy import orm as ORM
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..settings import JobsSettings
+from .broker import kind_options
+
+
+class JobsNotConfigured(RuntimeError):
+    """A hook fired in a process that never called `configure_enqueue` (its job would be lost)."""
+
+
+@dataclass(frozen=True)
+class Enqueuer:
+    broker: Broker
+    jobs: JobsSettings
+
+
+_current: Enqueuer | None = None
+
+
+def configure_enqueue(broker: Broker, jobs: JobsSettings) -> None:
+    """Make `broker`'s middleware see every transactional enqueue of this process."""
+    global _current
+    _current = Enqueuer(broker, jobs)
+
+
+def reset_enqueue() -> None:
+    global _current
+    _current = None
+
+
+def current_enqueuer() -> Enqueuer:
+    if _current is None:
+        raise JobsNotConfigured(
+            "a job hook fired but this process has no jobs broker; call "
+            "app.jobs.enqueue.configure_enqueue(build_broker(...), settings.jobs) at start-up"
+        )
+    return _current
+
+
+def build_message(
+    kind: str, queue: str, kwargs: Mapping[str, Any], options: Mapping[str, Any]
+) -> Message[Any]:
+    """The message `Actor.message_with_options(kwargs=..., **options)` would build for this kind."""
+    return Message(queue_name=queue, actor_name=kind, args=(), kwargs=dict(kwargs), options=dict(options))
+
+
+def enqueue_on(connection: Connection, kind: str, queue: str, kwargs: Mapping[str, Any]) -> Message[Any]:
+    """Insert a job for `kind` on `connection`: it commits or rolls back with that transaction."""
+    enqueuer = current_enqueuer()
+    message = build_message(kind, queue, kwargs, kind_options(enqueuer.jobs, kind))
+    enqueuer.broker.emit_before("enqueue", message, None)
+    connection.exec_driver_sql(
+        QUERIES.ENQUEUE, (message.queue_name, message.message_id, Json(tidy4json(message)), 0)
+    )
+    enqueuer.broker.emit_after("enqueue", message, None)
+    return message
+
+
+def enqueue(session: ORM.Session, kind: str, *, queue: str = "default", **kwargs: Any) -> Message[Any]:
+    """Add a job to the session's transaction by hand (hooks do this for you on ORM writes).
+
+    `tenant_id` defaults to the session's tenant, so the worker restores it.
+    """
+    kwargs.setdefault("tenant_id", session.info.get("tenant_id"))
+    return enqueue_on(session.connection(), kind, queue, kwargs)
+
+
+async def enqueue_async(
+    session: AsyncSession, kind: str, *, queue: str = "default", **kwargs: Any
+) -> Message[Any]:
+    """`enqueue` for an AsyncSession."""
+    return await session.run_sync(lambda sync: enqueue(sync, kind, queue=queue, **kwargs))
