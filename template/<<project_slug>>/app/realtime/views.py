@@ -80,7 +80,6 @@ class LiveView:
         self.url = prefix + resource.path
         self._database = database
         self._row = templates.select_template([f"live/{self.name}.row.html", "live/row.html"])
-        self._rows = templates.get_template("live/rows.html")
         self.page = templates.get_template("live/page.html")
 
     def row_id(self, row_id: int) -> str:
@@ -97,7 +96,7 @@ class LiveView:
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             snapshot = Snapshot.parse(str(await session.scalar(SA.text("SELECT pg_current_snapshot()"))))
             rows = (await session.scalars(SA.select(model).order_by(model.id).limit(MAX_ROWS))).all()
-        html = self._rows.render(view=self, rows=rows, row_template=self._row)
+        html = "\n".join([f'<tbody id="{self.rows_id}">', *map(self.render_row, rows), "</tbody>"])
         return Rendered(SSE.patch_elements(html).encode(), snapshot)
 
     async def render_change(self, change: Change) -> Rendered:
