@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -45,6 +45,9 @@ class Event:
         future = self._renders.get(render)
         if future is None:
             future = self._renders[render] = asyncio.ensure_future(render(self.change))
+        elif future.done():  # the common case for every subscriber but the first
+            done: T = future.result()
+            return done
         result: T = await asyncio.shield(future)
         return result
 
@@ -104,8 +107,8 @@ class Hub(Protocol):
 
     async def close(self) -> None: ...
 
-    def subscribe(self, topic: str, tenant: str) -> Any:
-        """A context manager yielding a `Subscription`; leaving it unsubscribes."""
+    def subscribe(self, topic: str, tenant: str) -> AbstractContextManager[Subscription]:
+        """Receive the events of `topic` in `tenant` until the context is left."""
         ...
 
     async def publish(self, change: Change) -> None:

@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..settings import SseSettings
 from .events import Change
-from .hub import Event, Hub
+from .hub import Event, Hub, Subscription
 from .views import LiveView
 
 SEPARATOR = "\n"
@@ -135,7 +135,7 @@ async def live_events(
             watcher.cancel()
 
 
-async def _finish_on(shutdown: anyio.Event, subscription: Any) -> None:
+async def _finish_on(shutdown: anyio.Event, subscription: Subscription) -> None:
     await shutdown.wait()
     subscription.finish(FAREWELL)
 
