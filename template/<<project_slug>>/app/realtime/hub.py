@@ -191,6 +191,11 @@ class PostgresHub(FanoutHub):
         self.listening = asyncio.Event()
         self.backend_pid: int | None = None
 
+    @property
+    def running(self) -> bool:
+        """The LISTEN loop is alive (connected, or retrying with backoff)."""
+        return self._task is not None and not self._task.done()
+
     async def start(self) -> None:
         """Start listening in the background; streams opened before it connects get its refresh."""
         if self._task is None:
