@@ -114,7 +114,7 @@ async def live_events(
         watcher = asyncio.create_task(_finish_on(shutdown, subscription))
         try:
             # Subscribed before reading, so nothing committed in between is missed.
-            first = await view.render_all(tenant)
+            first = await view.first_state(tenant)
             snapshot = first.snapshot
             yield first.data
             while True:

@@ -7,6 +7,8 @@ depends on the change alone, never on the subscriber.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,48 @@ class Rendered:
     snapshot: Snapshot | None = None
 
 
+class SharedReads:
+    """Whole-list reads shared by the streams of one tenant that ask at about the same time.
+
+    At most one read per tenant runs; streams that ask meanwhile wait for the next one, which
+    starts after they asked (and so after they subscribed): its snapshot is valid for all of them.
+    Reconnect storms (a deploy, a network blip) then cost a few reads rather than one per stream.
+    """
+
+    def __init__(self, read: Callable[[str], Awaitable[Rendered]]) -> None:
+        self._read = read
+        self._next: dict[str, asyncio.Future[Rendered]] = {}
+        self._running: dict[str, asyncio.Task[Any]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.reads = 0
+
+    async def get(self, tenant: str) -> Rendered:
+        future = self._next.get(tenant)
+        if future is None:
+            future = self._next[tenant] = asyncio.get_running_loop().create_future()
+            task = asyncio.create_task(self._run(tenant, future))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(future)
+
+    async def _run(self, tenant: str, future: asyncio.Future[Rendered]) -> None:
+        previous = self._running.get(tenant)
+        if previous is not None:
+            await asyncio.wait([previous])
+        del self._next[tenant]  # from here on, new askers wait for the next read
+        this = asyncio.current_task()
+        assert this is not None
+        self._running[tenant] = this
+        try:
+            self.reads += 1
+            future.set_result(await self._read(tenant))
+        except Exception as exc:  # every waiter gets the failure; the next read starts afresh
+            future.set_exception(exc)
+        finally:
+            if self._running.get(tenant) is this:
+                del self._running[tenant]
+
+
 class LiveView:
     """How one resource looks on its live page."""
 
@@ -81,6 +125,7 @@ class LiveView:
         self._database = database
         self._row = templates.select_template([f"live/{self.name}.row.html", "live/row.html"])
         self.page = templates.get_template("live/page.html")
+        self.shared_reads = SharedReads(self.render_all)
 
     def row_id(self, row_id: int) -> str:
         return f"{self.name}-{row_id}"
@@ -88,6 +133,10 @@ class LiveView:
     @property
     def rows_id(self) -> str:
         return f"{self.name}-rows"
+
+    async def first_state(self, tenant: str) -> Rendered:
+        """What a new stream sends first; shared with streams of the tenant connecting meanwhile."""
+        return await self.shared_reads.get(tenant)
 
     async def render_all(self, tenant: str) -> Rendered:
         """The whole list, read in one snapshot so changes it already shows can be skipped."""
