@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,7 @@ class FormField:
         return text
 
 
-def form_data(fields: tuple[FormField, ...], form: Mapping[str, Any]) -> dict[str, Any]:
+def form_data(fields: Sequence[FormField], form: Mapping[str, Any]) -> dict[str, Any]:
     """Request data for a resource schema from submitted form values; unknown names are kept for the
     schema to refuse."""
     known = {f.name for f in fields}

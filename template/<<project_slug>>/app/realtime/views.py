@@ -8,7 +8,7 @@ depends on the change alone, never on the subscriber.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,7 @@ class LiveView:
     def __init__(
         self,
         resource: Resource[Any],
-        fields: tuple[FormField, ...],
+        fields: Sequence[FormField],
         database: Database,
         templates: jinja2.Environment,
         prefix: str,
