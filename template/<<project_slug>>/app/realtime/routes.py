@@ -92,8 +92,10 @@ def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
     async def page(request: Request, caller: CallerDep) -> HTMLResponse:
         live = _live(request)
         view = live.views[name]
+        rows, _snapshot = await view.list_html(caller.tenant_id)
         html = view.page.render(
             view=view,
+            rows=rows,
             app_name=live.settings.app.name,
             datastar_url=live.settings.sse.datastar_url,
             stream_url=f"{view.url}/stream",

@@ -139,6 +139,11 @@ class LiveView:
         return await self.shared_reads.get(tenant)
 
     async def render_all(self, tenant: str) -> Rendered:
+        """The whole list as an event, with the snapshot it was read in."""
+        html, snapshot = await self.list_html(tenant)
+        return Rendered(SSE.patch_elements(html).encode(), snapshot)
+
+    async def list_html(self, tenant: str) -> tuple[str, Snapshot]:
         """The whole list, read in one snapshot so changes it already shows can be skipped."""
         model = self.resource.model
         async with self._database.session(tenant) as session:
@@ -146,7 +151,7 @@ class LiveView:
             snapshot = Snapshot.parse(str(await session.scalar(SA.text("SELECT pg_current_snapshot()"))))
             rows = (await session.scalars(SA.select(model).order_by(model.id).limit(MAX_ROWS))).all()
         html = "\n".join([f'<tbody id="{self.rows_id}">', *map(self.render_row, rows), "</tbody>"])
-        return Rendered(SSE.patch_elements(html).encode(), snapshot)
+        return html, snapshot
 
     async def render_change(self, change: Change) -> Rendered:
         if change.op == "refresh":
