@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as SA
 from datastar_py import ServerSentEventGenerator as SSE
+from datastar_py.consts import ElementPatchMode
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
@@ -121,8 +122,11 @@ def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
         session: AsyncSession,
         schema: type[BaseModel],
         write: Callable[[dict[str, Any]], Awaitable[None]],
+        *,
+        reset: bool = False,
     ) -> Response:
-        """Validate the form with the resource's schema, write, commit; answer with the error line.
+        """Validate the form with the resource's schema, write, commit; answer with the error line
+        (and, with `reset`, an emptied form once the write succeeded).
 
         The change itself reaches this page (and every other) through its stream.
         """
@@ -130,15 +134,19 @@ def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
             payload = schema.model_validate(form_data(FIELDS[name], await request.form()))
             await write(payload.model_dump(exclude_unset=True))
             await _commit(session, resource)
-            message = ""
+            done = live_errors(name, "")
+            if reset:
+                # Replaced, not morphed: a morph could keep what the user typed.
+                form = _live(request).views[name].render_new_form()
+                done += SSE.patch_elements(form, mode=ElementPatchMode.REPLACE).encode()
+            return Response(done, media_type="text/event-stream")
         except ValidationError as exc:
             message = "\n".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
         except HTTPException as exc:
             if exc.status_code == status.HTTP_404_NOT_FOUND:
                 raise
             message = str(exc.detail)
-        errors = live_errors(name, message)
-        return Response(errors, media_type="text/event-stream")
+        return Response(live_errors(name, message), media_type="text/event-stream")
 
     @router.post(path, name=f"live_{name}_create")
     async def create(request: Request, session: SessionDep) -> Response:
@@ -146,7 +154,7 @@ def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
         async def write(data: dict[str, Any]) -> None:
             session.add(model(**data))
 
-        return await submit(request, session, resource.create, write)
+        return await submit(request, session, resource.create, write, reset=True)
 
     @router.post(f"{path}/{{row_id}}", name=f"live_{name}_update")
     async def update(request: Request, session: SessionDep, row_id: RowId) -> Response:

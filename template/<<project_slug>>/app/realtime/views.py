@@ -125,6 +125,7 @@ class LiveView:
         self._database = database
         self._row = templates.select_template([f"live/{self.name}.row.html", "live/row.html"])
         self.page = templates.get_template("live/page.html")
+        self._new_form = templates.get_template("live/new.html")
         self.shared_reads = SharedReads(self.render_all)
 
     def row_id(self, row_id: int) -> str:
@@ -176,6 +177,9 @@ class LiveView:
             else:
                 parts.append(SSE.patch_elements(html).encode())
         return Rendered(b"".join(parts))
+
+    def render_new_form(self) -> str:
+        return self._new_form.render(view=self)
 
     def render_row(self, row: Any) -> str:
         return self._row.render(view=self, row=row)
