@@ -36,27 +36,34 @@ class Enqueuer:
     jobs: JobsSettings
 
 
-_current: Enqueuer | None = None
+# Mapper hooks are process-wide, so the broker they use is too. Several apps in one process (tests,
+# an API with in-process workers) each register theirs; the newest serves, and closing one app
+# leaves the others working.
+_registered: list[Enqueuer] = []
 
 
-def configure_enqueue(broker: Broker, jobs: JobsSettings) -> None:
+def configure_enqueue(broker: Broker, jobs: JobsSettings) -> Enqueuer:
     """Make `broker`'s middleware see every transactional enqueue of this process."""
-    global _current
-    _current = Enqueuer(broker, jobs)
+    enqueuer = Enqueuer(broker, jobs)
+    _registered.append(enqueuer)
+    return enqueuer
 
 
-def reset_enqueue() -> None:
-    global _current
-    _current = None
+def reset_enqueue(enqueuer: Enqueuer | None = None) -> None:
+    """Unregister `enqueuer` (the one `configure_enqueue` returned), or every one."""
+    if enqueuer is None:
+        _registered.clear()
+    elif enqueuer in _registered:
+        _registered.remove(enqueuer)
 
 
 def current_enqueuer() -> Enqueuer:
-    if _current is None:
+    if not _registered:
         raise JobsNotConfigured(
             "a job hook fired but this process has no jobs broker; call "
             "app.jobs.enqueue.configure_enqueue(build_broker(...), settings.jobs) at start-up"
         )
-    return _current
+    return _registered[-1]
 
 
 def build_message(

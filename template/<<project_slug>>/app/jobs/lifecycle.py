@@ -15,7 +15,7 @@ class ApiJobs:
     def __init__(self, settings: Settings, url: str) -> None:
         install_hooks()
         self.broker = build_broker(settings.jobs, url, listen=False)
-        configure_enqueue(self.broker, settings.jobs)
+        self.enqueuer = configure_enqueue(self.broker, settings.jobs)
         self.worker = None
         if settings.jobs.in_process:
             from .worker import InProcessWorker
@@ -26,5 +26,5 @@ class ApiJobs:
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
-        reset_enqueue()
+        reset_enqueue(self.enqueuer)
         self.broker.close()

@@ -18,7 +18,7 @@ from ..settings import JobsSettings
 from ..tenancy import TENANT_KEY
 from .broker import build_broker, kind_options
 from .context import JobContext, current_tenant
-from .enqueue import configure_enqueue
+from .enqueue import configure_enqueue, reset_enqueue
 from .hooks import KIND_QUEUES, install_hooks
 from .middleware import Discard
 from .registry import JobSpec
@@ -87,7 +87,7 @@ class JobsRuntime:
             )
         # Jobs write rows too: their writes enqueue hook jobs like the API's do.
         install_hooks()
-        configure_enqueue(self.broker, jobs)
+        self.enqueuer = configure_enqueue(self.broker, jobs)
         dramatiq.set_broker(self.broker)
 
     def _actor_function(self, spec: JobSpec) -> Any:
@@ -120,5 +120,6 @@ class JobsRuntime:
         return dramatiq.Worker(self.broker, queues=queues, worker_threads=threads)
 
     def close(self) -> None:
+        reset_enqueue(self.enqueuer)
         self.broker.close()
         self.engine.dispose()

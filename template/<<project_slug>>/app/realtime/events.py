@@ -1,0 +1,130 @@
+"""One small NOTIFY per committed transaction that changed tenant-scoped rows.
+
+PostgreSQL delivers a NOTIFY only when its transaction commits, so sending it on the session's own
+connection from `before_commit` means a rolled-back write announces nothing. The payload names
+rows (tenant, topic, op, ids) and the writing transaction's id, never their content: listeners
+re-read what they need, and the payload stays far below PostgreSQL's 8000-byte limit.
+
+NOTIFY takes a global lock at commit, so a transaction sends at most one, however many rows it
+changed. Writes made with Core statements (`session.execute(update(...))`) fire no ORM events and
+announce nothing: call `Hub.publish(Change.refresh(...))` after them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import sqlalchemy as SA
+from sqlalchemy import event
+from sqlalchemy import orm as ORM
+
+from ..models import TenantScoped
+
+CHANNEL = "forge_live"
+# PostgreSQL refuses payloads of 8000 bytes or more.
+MAX_PAYLOAD = 7999
+PENDING_KEY = "forge_live_changes"
+
+Op = Literal["created", "updated", "deleted", "refresh"]
+ROW_OPS: tuple[Op, ...] = ("created", "updated", "deleted")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What happened to rows of one topic (a resource's table) in one tenant."""
+
+    tenant: str
+    topic: str
+    op: Op
+    ids: tuple[int, ...] = ()
+    # Writing transaction (xid8 as text): lets a stream skip changes its snapshot already shows.
+    xid: str | None = None
+
+    @classmethod
+    def refresh(cls, tenant: str, topic: str) -> Change:
+        return cls(tenant, topic, "refresh")
+
+
+@dataclass
+class _Pending:
+    """Rows changed so far in the session's transaction: (tenant, topic, op) -> ids."""
+
+    rows: dict[tuple[str, str, Op], set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, obj: object, op: Op) -> None:
+        if isinstance(obj, TenantScoped) and obj.tenant_id is not None and obj.id is not None:
+            self.rows[(obj.tenant_id, _topic(obj), op)].add(obj.id)
+
+
+def _topic(obj: TenantScoped) -> str:
+    table: str = getattr(obj, "__tablename__")  # noqa: B009 - declared by every resource model
+    return table
+
+
+def encode(changes: list[Change], xid: str | None) -> str:
+    """The NOTIFY payload; rows collapse to per-topic refreshes when the ids do not fit."""
+    body = [[c.tenant, c.topic, c.op, list(c.ids)] for c in changes]
+    payload = _dumps(body, xid)
+    if len(payload.encode()) <= MAX_PAYLOAD:
+        return payload
+    topics = sorted({(c.tenant, c.topic) for c in changes})
+    payload = _dumps([[tenant, topic, "refresh", []] for tenant, topic in topics], xid)
+    if len(payload.encode()) <= MAX_PAYLOAD:
+        return payload
+    return _dumps([["*", "*", "refresh", []]], xid)
+
+
+def _dumps(body: list[list[Any]], xid: str | None) -> str:
+    return json.dumps({"v": 1, "x": xid, "c": body}, separators=(",", ":"))
+
+
+def decode(payload: str) -> list[Change]:
+    """Changes in a payload from `encode`; a tenant or topic of "*" means every one."""
+    data = json.loads(payload)
+    xid = data.get("x")
+    return [Change(tenant, topic, op, tuple(ids), xid) for tenant, topic, op, ids in data["c"]]
+
+
+def _pending(session: ORM.Session) -> _Pending:
+    pending = session.info.get(PENDING_KEY)
+    if not isinstance(pending, _Pending):
+        pending = session.info[PENDING_KEY] = _Pending()
+    return pending
+
+
+@event.listens_for(ORM.Session, "after_flush")
+def _collect(session: ORM.Session, _context: Any) -> None:
+    """Record what this flush wrote; `dirty` counts only rows whose attributes really changed."""
+    pending = _pending(session)
+    for obj in session.new:
+        pending.add(obj, "created")
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False):
+            pending.add(obj, "updated")
+    for obj in session.deleted:
+        pending.add(obj, "deleted")
+
+
+@event.listens_for(ORM.Session, "before_commit")
+def _announce(session: ORM.Session) -> None:
+    """Flush what is left, then send one NOTIFY on the transaction's own connection."""
+    session.flush()
+    pending = session.info.pop(PENDING_KEY, None)
+    if not isinstance(pending, _Pending) or not pending.rows:
+        return
+    changes = [
+        Change(t, topic, op, tuple(sorted(ids))) for (t, topic, op), ids in sorted(pending.rows.items())
+    ]
+    connection = session.connection()
+    xid = connection.scalar(SA.text("SELECT pg_current_xact_id()::text"))
+    connection.execute(
+        SA.select(SA.func.pg_notify(CHANNEL, encode(changes, xid if isinstance(xid, str) else None)))
+    )
+
+
+@event.listens_for(ORM.Session, "after_rollback")
+def _forget(session: ORM.Session) -> None:
+    session.info.pop(PENDING_KEY, None)
