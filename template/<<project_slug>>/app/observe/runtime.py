@@ -1,0 +1,83 @@
+"""Wires observability into the app: metrics and tracing middleware, engine hooks, the admin server.
+
+`observe_app` runs while the app is built (middleware cannot be added once it has started);
+`observed` wraps the lifespan: admin server up after the database, and on shutdown the admin server
+stopped and buffered spans flushed, because uvicorn re-raises SIGTERM after serve() returns and the
+process then dies without running atexit handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from ..build_info import build_info
+from ..db import Database
+from ..settings import Settings
+from .admin import AdminServer, AdminState, create_admin_app
+from .metrics import HttpMetricsMiddleware, instrument_engine, refresh_notify_queue_usage
+from .tracing import configure_tracing, flush_traces, instrument_app, instrument_engine_tracing
+
+
+def observe_app(app: FastAPI, settings: Settings) -> AdminState:
+    """Add HTTP metrics and tracing to the public app; return the state the admin routes read."""
+    state = AdminState()
+    app.state.admin_state = state
+    if settings.observe.metrics:
+        app.add_middleware(HttpMetricsMiddleware)
+    if settings.observe.tracing:
+        instrument_app(app, configure_tracing(settings.observe.service_name, build_info().version))
+    return state
+
+
+@asynccontextmanager
+async def observed(app: FastAPI, settings: Settings, database: Database) -> AsyncIterator[AdminServer]:
+    """Instrument the engine, serve the admin app for the lifespan, drain and flush on the way out."""
+    state: AdminState = app.state.admin_state
+    engine = database.engine
+    if settings.observe.metrics:
+        instrument_engine(engine)
+    if settings.observe.tracing:
+        instrument_engine_tracing(
+            engine, configure_tracing(settings.observe.service_name, build_info().version)
+        )
+
+    async def database_answers() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def notify_queue() -> None:
+        await refresh_notify_queue_usage(engine)
+
+    state.checks = {"database": database_answers}
+    state.scrape_hooks = [notify_queue]
+    admin = AdminServer(
+        create_admin_app(state, debug_routes=settings.admin.debug_routes),
+        settings.admin.host,
+        settings.admin.port,
+    )
+    await admin.start()
+    app.state.admin = admin
+    try:
+        yield admin
+    finally:
+        state.draining = True
+        await admin.stop()
+        flush_traces()
+
+
+class DrainingServer(uvicorn.Server):
+    """The public server: on SIGTERM/SIGINT, /readyz turns 503 at once, while requests drain."""
+
+    def __init__(self, config: uvicorn.Config, state: AdminState) -> None:
+        super().__init__(config)
+        self.admin_state = state
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.admin_state.draining = True
+        super().handle_exit(sig, frame)

@@ -1,0 +1,134 @@
+"""OpenTelemetry traces: one server span per HTTP request, a span per SQL statement under it.
+
+The SDK tracer provider is process-wide (OpenTelemetry allows setting the global one once), so
+`configure_tracing` is idempotent. Spans always exist while tracing is on, so log lines carry trace
+ids and job messages carry trace context; they are exported only when OTEL_EXPORTER_OTLP_ENDPOINT
+(or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names an OTLP/HTTP collector. The admin app is never traced.
+
+Jobs: the code that enqueues calls `trace_headers()` and stores the dict in the message; the worker
+runs each job inside `linked_span(kind, headers)`, a new trace linked to the request's span.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.util.types import AttributeValue
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+TRACER_NAME = "forge"
+
+# FastAPI's native telemetry traces every FastAPI app once a global tracer provider exists; spans here
+# come from the OpenTelemetry middleware (so `tracing = false` means none) and metrics from Prometheus.
+FASTAPI_NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+_provider: TracerProvider | None = None
+
+
+def otlp_configured(environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    if environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "none":
+        return False
+    return any(environ.get(name) for name in OTLP_ENDPOINT_VARIABLES)
+
+
+def configure_tracing(service_name: str, service_version: str) -> TracerProvider:
+    """The process's SDK tracer provider, created and made global on the first call."""
+    global _provider
+    if _provider is not None:
+        return _provider
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):  # someone (opentelemetry-instrument) got there first
+        _provider = current
+        return current
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name, "service.version": service_version})
+    )
+    if otlp_configured():
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def flush_traces(timeout_seconds: float = 5.0) -> None:
+    """Export what is buffered; called on shutdown, since uvicorn re-raises SIGTERM after serving."""
+    if _provider is not None:
+        _provider.force_flush(int(timeout_seconds * 1000))
+
+
+def instrument_app(app: FastAPI, provider: TracerProvider) -> None:
+    """One SERVER span per request: without excluding send/receive, an SSE stream makes a span per event.
+
+    Instrumenting with the contrib middleware also turns FastAPI's own (native) telemetry off for
+    this app, so requests are not traced twice. Metrics stay with Prometheus (no-op meter).
+    """
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=provider,
+        meter_provider=NoOpMeterProvider(),
+        exclude_spans=["send", "receive"],
+    )
+
+
+def instrument_engine_tracing(engine: AsyncEngine, provider: TracerProvider) -> None:
+    """A CLIENT span per SQL statement on this engine.
+
+    SQLAlchemyInstrumentor().instrument() refuses SQLAlchemy 2.1 without skip_dep_check=True and,
+    being a process singleton, instruments only the first engine it is given; attaching its
+    EngineTracer to each engine is explicit and works for every engine the process creates.
+    """
+    tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
+    connections = (
+        NoOpMeterProvider().get_meter(TRACER_NAME).create_up_down_counter("db.client.connections.usage")
+    )
+    EngineTracer(tracer, engine.sync_engine, connections)  # type: ignore[no-untyped-call]
+
+
+def trace_headers() -> dict[str, str]:
+    """W3C trace context (`traceparent`, and `tracestate` when set) of the current span.
+
+    Put the returned dict in a job message when enqueueing; empty when no span is recording.
+    """
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextmanager
+def linked_span(
+    name: str,
+    headers: Mapping[str, str] | None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> Iterator[trace.Span]:
+    """Run work (a job) as the root of a new trace, CONSUMER kind, linked to the span in `headers`.
+
+    A link rather than a parent: a job may run long after the request finished, retried several
+    times, and each attempt is its own trace that still points back to the request that caused it.
+    """
+    origin = trace.get_current_span(propagate.extract(dict(headers or {}))).get_span_context()
+    links = [trace.Link(origin)] if origin.is_valid else []
+    tracer = trace.get_tracer(TRACER_NAME)
+    with tracer.start_as_current_span(
+        name,
+        context=otel_context.Context(),
+        kind=trace.SpanKind.CONSUMER,
+        links=links,
+        attributes=attributes,
+    ) as span:
+        yield span
