@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -248,3 +248,56 @@ class AdminServer:
         except TimeoutError:
             self._task.cancel()
         self._server = self._task = None
+
+
+@contextlib.asynccontextmanager
+async def running_admin(
+    state: AdminState, host: str, port: int, *, debug_routes: bool
+) -> AsyncIterator[AdminServer]:
+    """The admin server for the duration of the block; on the way out /readyz drains, then it stops."""
+    server = AdminServer(create_admin_app(state, debug_routes=debug_routes), host, port)
+    await server.start()
+    try:
+        yield server
+    finally:
+        state.draining = True
+        await server.stop()
+
+
+class AdminThread:
+    """The admin server on a private event loop in a daemon thread, for a process without a loop of
+    its own: the job worker serves /metrics and /healthz this way on `jobs.worker_admin_port`.
+
+    Readiness checks and scrape hooks run on that private loop, so they must not share asyncio
+    resources (an AsyncEngine) with another loop.
+    """
+
+    def __init__(self, state: AdminState, host: str, port: int, *, debug_routes: bool = False) -> None:
+        self.state = state
+        self.server = AdminServer(create_admin_app(state, debug_routes=debug_routes), host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="admin-server", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout)
+        except BaseException:
+            self._shut_loop()
+            raise
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.state.draining = True
+        try:
+            asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(timeout)
+        finally:
+            self._shut_loop()
+
+    def _shut_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()

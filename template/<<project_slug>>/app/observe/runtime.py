@@ -19,7 +19,7 @@ from sqlalchemy import text
 from ..build_info import build_info
 from ..db import Database
 from ..settings import Settings
-from .admin import AdminServer, AdminState, create_admin_app
+from .admin import AdminServer, AdminState, running_admin
 from .metrics import HttpMetricsMiddleware, instrument_engine, refresh_notify_queue_usage
 from .tracing import configure_tracing, flush_traces, instrument_app, instrument_engine_tracing
 
@@ -56,19 +56,14 @@ async def observed(app: FastAPI, settings: Settings, database: Database) -> Asyn
 
     state.checks = {"database": database_answers}
     state.scrape_hooks = [notify_queue]
-    admin = AdminServer(
-        create_admin_app(state, debug_routes=settings.admin.debug_routes),
-        settings.admin.host,
-        settings.admin.port,
-    )
-    await admin.start()
-    app.state.admin = admin
-    try:
-        yield admin
-    finally:
-        state.draining = True
-        await admin.stop()
-        flush_traces()
+    async with running_admin(
+        state, settings.admin.host, settings.admin.port, debug_routes=settings.admin.debug_routes
+    ) as admin:
+        app.state.admin = admin
+        try:
+            yield admin
+        finally:
+            flush_traces()
 
 
 class DrainingServer(uvicorn.Server):
