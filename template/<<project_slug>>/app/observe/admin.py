@@ -27,7 +27,6 @@ from types import FrameType
 
 import uvicorn
 from loguru import logger
-from opentelemetry.instrumentation.utils import suppress_instrumentation
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from starlette.applications import Starlette
@@ -37,6 +36,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..build_info import build_info
+from .tracing import untraced
 
 Check = Callable[[], Awaitable[None]]  # raises when the dependency is not usable
 ScrapeHook = Callable[[], Awaitable[None]]
@@ -189,7 +189,7 @@ class _Untraced:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with suppress_instrumentation():
+        with untraced():
             await self.app(scope, receive, send)
 
 

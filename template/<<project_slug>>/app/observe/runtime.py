@@ -14,6 +14,8 @@ from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 
 from ..build_info import build_info
@@ -21,17 +23,25 @@ from ..db import Database
 from ..settings import Settings
 from .admin import AdminServer, AdminState, running_admin
 from .metrics import HttpMetricsMiddleware, instrument_engine, refresh_notify_queue_usage
-from .tracing import configure_tracing, flush_traces, instrument_app, instrument_engine_tracing
+from .tracing import configure_tracing, fastapi_telemetry, flush_traces, instrument_engine_tracing
+
+
+def telemetry_config(settings: Settings) -> TelemetryConfig:
+    """For FastAPI(telemetry=...): its native request span when tracing is on, nothing otherwise."""
+    provider = _provider(settings) if settings.observe.tracing else None
+    return fastapi_telemetry(provider)
+
+
+def _provider(settings: Settings) -> TracerProvider:
+    return configure_tracing(settings.observe.service_name, build_info().version)
 
 
 def observe_app(app: FastAPI, settings: Settings) -> AdminState:
-    """Add HTTP metrics and tracing to the public app; return the state the admin routes read."""
+    """Add HTTP metrics to the public app; return the state the admin routes read."""
     state = AdminState()
     app.state.admin_state = state
     if settings.observe.metrics:
         app.add_middleware(HttpMetricsMiddleware)
-    if settings.observe.tracing:
-        instrument_app(app, configure_tracing(settings.observe.service_name, build_info().version))
     return state
 
 
@@ -43,9 +53,7 @@ async def observed(app: FastAPI, settings: Settings, database: Database) -> Asyn
     if settings.observe.metrics:
         instrument_engine(engine)
     if settings.observe.tracing:
-        instrument_engine_tracing(
-            engine, configure_tracing(settings.observe.service_name, build_info().version)
-        )
+        instrument_engine_tracing(engine, _provider(settings))
 
     async def database_answers() -> None:
         async with engine.connect() as conn:

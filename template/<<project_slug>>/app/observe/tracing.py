@@ -6,6 +6,13 @@ ids and job messages carry trace context; they are recorded and exported only wh
 OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names an OTLP/HTTP collector
 (or a test attaches its own processor). The admin app is never traced.
 
+HTTP spans come from FastAPI's native telemetry (FastAPI >= 0.142), told which provider to use and
+to make only the request span: no per-message send/receive spans (an SSE stream stays one span),
+no per-dependency operation spans. It costs well under half of what the contrib ASGI middleware
+does per request (call counts in docs/BENCHMARKS.md). SQL spans come from two cursor events here,
+for the same reason and because opentelemetry-instrumentation-sqlalchemy 0.66b refuses
+SQLAlchemy 2.1 without skip_dep_check and instruments one engine per process.
+
 Jobs: the code that enqueues calls `trace_headers()` and stores the dict in the message; the worker
 runs each job inside `linked_span(kind, headers)`, a new trace linked to the request's span.
 """
@@ -15,27 +22,28 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
-from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import Attributes, AttributeValue
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .metrics import statement_operation
 
 OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 TRACER_NAME = "forge"
-
-# FastAPI's native telemetry traces every FastAPI app once a global tracer provider exists; spans here
-# come from the OpenTelemetry middleware (so `tracing = false` means none) and metrics from Prometheus.
-FASTAPI_NATIVE_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+MAX_STATEMENT_CHARS = 2000
+_SPANS = "forge_query_spans"
+_untraced: ContextVar[bool] = ContextVar("forge_untraced", default=False)
 
 _provider: TracerProvider | None = None
 
@@ -120,32 +128,73 @@ def flush_traces(timeout_seconds: float = 5.0) -> None:
         _provider.force_flush(int(timeout_seconds * 1000))
 
 
-def instrument_app(app: FastAPI, provider: TracerProvider) -> None:
-    """One SERVER span per request: without excluding send/receive, an SSE stream makes a span per event.
+def fastapi_telemetry(provider: TracerProvider | None) -> TelemetryConfig:
+    """FastAPI(telemetry=...): the request span on `provider`, or no telemetry at all when None.
 
-    Instrumenting with the contrib middleware also turns FastAPI's own (native) telemetry off for
-    this app, so requests are not traced twice. Metrics stay with Prometheus (no-op meter).
+    Without this FastAPI would trace every FastAPI app, on the global provider, with operation spans.
+    Metrics are Prometheus's (metrics.py) and logs loguru's, so FastAPI's own stay off.
     """
-    FastAPIInstrumentor.instrument_app(
-        app,
-        tracer_provider=provider,
-        meter_provider=NoOpMeterProvider(),
-        exclude_spans=["send", "receive"],
-    )
+    if provider is None:
+        return {"tracing": False, "metrics": False, "logs": False}
+    return {
+        "tracing": True,
+        "tracer_provider": provider,
+        "operation_spans": False,
+        "metrics": False,
+        "logs": False,
+    }
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """No SQL spans inside (the admin server's readiness and scrape queries)."""
+    token = _untraced.set(True)
+    try:
+        yield
+    finally:
+        _untraced.reset(token)
 
 
 def instrument_engine_tracing(engine: AsyncEngine, provider: TracerProvider) -> None:
-    """A CLIENT span per SQL statement on this engine.
+    """A CLIENT span per SQL statement, child of the current span (the request's)."""
+    tracer = provider.get_tracer(TRACER_NAME)
+    url = engine.url
+    namespace = url.database or ""
+    static: dict[str, AttributeValue] = {"db.system.name": "postgresql", "db.namespace": namespace}
+    if url.host:
+        static["server.address"] = url.host
+    if url.port:
+        static["server.port"] = url.port
 
-    SQLAlchemyInstrumentor().instrument() refuses SQLAlchemy 2.1 without skip_dep_check=True and,
-    being a process singleton, instruments only the first engine it is given; attaching its
-    EngineTracer to each engine is explicit and works for every engine the process creates.
-    """
-    tracer = provider.get_tracer("opentelemetry.instrumentation.sqlalchemy")
-    connections = (
-        NoOpMeterProvider().get_meter(TRACER_NAME).create_up_down_counter("db.client.connections.usage")
-    )
-    EngineTracer(tracer, engine.sync_engine, connections)  # type: ignore[no-untyped-call]
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _start(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if _untraced.get():
+            return
+        operation = statement_operation(statement)
+        span = tracer.start_span(f"{operation} {namespace}", kind=SpanKind.CLIENT)
+        if span.is_recording():
+            span.set_attributes(static)
+            span.set_attribute("db.operation.name", operation)
+            span.set_attribute("db.query.text", statement[:MAX_STATEMENT_CHARS])
+        conn.info.setdefault(_SPANS, []).append(span)
+
+    @event.listens_for(engine.sync_engine, "after_cursor_execute")
+    def _end(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        spans = conn.info.get(_SPANS)
+        if spans and not _untraced.get():
+            spans.pop().end()
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _fail(context: Any) -> None:
+        spans = context.connection.info.get(_SPANS) if context.connection is not None else None
+        if not spans or _untraced.get():
+            return
+        span = spans.pop()
+        error = context.original_exception
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.set_attribute("error.type", type(error).__name__)
+        span.end()
 
 
 def trace_headers() -> dict[str, str]:
@@ -175,7 +224,7 @@ def linked_span(
     with tracer.start_as_current_span(
         name,
         context=otel_context.Context(),
-        kind=trace.SpanKind.CONSUMER,
+        kind=SpanKind.CONSUMER,
         links=links,
         attributes=attributes,
     ) as span:
