@@ -1,14 +1,16 @@
 """Cost of observability: requests per second of a read route with metrics and tracing on vs off.
 
-    uv run python bench/ops/observability_cost.py [seconds-per-round] [rounds]
+    uv run python bench/ops/observability_cost.py [seconds-per-round (2)] [rounds (15)]
 
 Two servers of the same project run side by side, one with the defaults (Prometheus HTTP and
 database metrics, an OpenTelemetry span per request and per query; no exporter, as without a
 collector) and one with FORGE_OBSERVE_METRICS=false FORGE_OBSERVE_TRACING=false. Rounds alternate
-between them (on, off, on, off, ...) so machine noise hits both alike; the ratio is the median of
+between them (on-off, off-on, ...) so machine noise hits both alike; the ratio is the median of
 per-round on/off ratios. The route is GET /api/products?limit=20 over 20 seeded rows, authenticated,
 one tenant-scoped SELECT per request. The load is keep-alive HTTP/1.1 from raw asyncio streams in
 this process (much cheaper per request than the server), 16 connections. Goal: ratio >= 0.9.
+inprocess_cost.py then measures the same route's Python calls and CPU per request in one process,
+which a busy machine cannot blur.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import statistics
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
-from harness import Server, project, serving
+from harness import SLUG, Server, project, run, serving
+
+HERE = Path(__file__).resolve().parent
 
 CONNECTIONS = 16
 PATH = "/api/products?limit=20"
@@ -73,7 +78,7 @@ def _seed(server: Server, token: str) -> None:
             assert response.status == 201
 
 
-def main(seconds: float = 5.0, rounds: int = 6) -> dict[str, float]:
+def main(seconds: float = 2.0, rounds: int = 15) -> dict[str, object]:
     with project() as bench:
         token = bench.cli("token", "--user", "bench", "--tenant", "bench", "--ttl", "36000").strip()
         off_env = {"FORGE_OBSERVE_METRICS": "false", "FORGE_OBSERVE_TRACING": "false"}
@@ -84,11 +89,16 @@ def main(seconds: float = 5.0, rounds: int = 6) -> dict[str, float]:
             for server in (on, off):  # warm up both: imports, pools, caches
                 asyncio.run(_load(server.http_port, token, 2.0))
             rps: dict[str, list[float]] = {"on": [], "off": []}
-            for _ in range(rounds):
-                rps["on"].append(asyncio.run(_load(on.http_port, token, seconds)))
-                rps["off"].append(asyncio.run(_load(off.http_port, token, seconds)))
+            for n in range(rounds):  # on-off, off-on, ...: drift in the machine's load cancels out
+                order = [("on", on), ("off", off)][:: 1 if n % 2 == 0 else -1]
+                for mode, server in order:
+                    rps[mode].append(asyncio.run(_load(server.http_port, token, seconds)))
+        probe = [bench.python, str(HERE / "inprocess_cost.py"), SLUG, bench.database_url]
+        inprocess = json.loads(
+            run(probe, bench.path, {"FORGE_CONFIG": str(bench.path / "forge.toml")})
+        )
     ratios = [a / b for a, b in zip(rps["on"], rps["off"], strict=True)]
-    result = {
+    result: dict[str, object] = {
         "rounds": rounds,
         "seconds_per_round": seconds,
         "rps_on_median": round(statistics.median(rps["on"]), 1),
@@ -96,6 +106,7 @@ def main(seconds: float = 5.0, rounds: int = 6) -> dict[str, float]:
         "ratio_median": round(statistics.median(ratios), 3),
         "ratio_min": round(min(ratios), 3),
         "ratio_max": round(max(ratios), 3),
+        **inprocess,
     }
     print(json.dumps(result))
     return result
@@ -103,4 +114,4 @@ def main(seconds: float = 5.0, rounds: int = 6) -> dict[str, float]:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(float(args[0]) if args else 5.0, int(args[1]) if len(args) > 1 else 6)
+    main(float(args[0]) if args else 2.0, int(args[1]) if len(args) > 1 else 15)
