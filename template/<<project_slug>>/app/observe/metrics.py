@@ -28,6 +28,7 @@ SSE (reported by the live-pages streams)
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import Any
@@ -39,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED_ROUTE = "<unmatched>"
+# Any other method (clients choose it freely) is counted as OTHER: labels must stay a small set.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 EVENT_STREAM = b"text/event-stream"
 # Request latency: 2.5 ms .. 10 s; queries are faster, so that ladder starts lower.
 HTTP_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -101,7 +104,7 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method: str = scope["method"]
+        method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
         started = time.perf_counter()
         status = 500
         streaming = False
@@ -116,16 +119,22 @@ class HttpMetricsMiddleware:
                 )
             await send(message)
 
-        in_progress = HTTP_IN_PROGRESS.labels(method)
+        in_progress = _child(HTTP_IN_PROGRESS, method)
         in_progress.inc()
         try:
             await self.app(scope, receive, send_and_observe)
         finally:
             in_progress.dec()
             route = route_template(scope)
-            HTTP_REQUESTS.labels(route, method, str(status)).inc()
+            _child(HTTP_REQUESTS, route, method, str(status)).inc()
             if not streaming:
-                HTTP_DURATION.labels(route, method).observe(time.perf_counter() - started)
+                _child(HTTP_DURATION, route, method).observe(time.perf_counter() - started)
+
+
+@functools.cache
+def _child(family: Any, *labels: str) -> Any:
+    """family.labels(...) memoised: label sets are few (route templates), lookups are per request."""
+    return family.labels(*labels)
 
 
 def route_template(scope: Scope) -> str:
@@ -150,6 +159,7 @@ _KNOWN_OPERATIONS = frozenset(
 _STARTED = "forge_query_started"
 
 
+@functools.lru_cache(maxsize=2048)  # statements repeat (SQLAlchemy caches their compiled text)
 def statement_operation(statement: str) -> str:
     """The statement's leading keyword, from a fixed set so that SQL text never becomes a label."""
     match = _OPERATION.match(statement)
@@ -168,7 +178,7 @@ def instrument_engine(engine: AsyncEngine | Engine) -> None:
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
         started = conn.info[_STARTED].pop()
-        DB_QUERY_DURATION.labels(statement_operation(statement)).observe(time.perf_counter() - started)
+        _child(DB_QUERY_DURATION, statement_operation(statement)).observe(time.perf_counter() - started)
 
     @event.listens_for(sync_engine, "handle_error")
     def _error(context: Any) -> None:

@@ -1,6 +1,7 @@
-"""Wires observability into the app: metrics and tracing middleware, engine hooks, the admin server.
+"""Wires observability into the app: FastAPI's request spans, metrics middleware, engine hooks, admin.
 
-`observe_app` runs while the app is built (middleware cannot be added once it has started);
+`telemetry_config` and `observe_app` run while the app is built (FastAPI takes its telemetry config
+in the constructor; middleware cannot be added once it has started);
 `observed` wraps the lifespan: admin server up after the database, and on shutdown the admin server
 stopped and buffered spans flushed, because uvicorn re-raises SIGTERM after serve() returns and the
 process then dies without running atexit handlers.
