@@ -62,11 +62,16 @@ def _postgres_listening() -> bool:
         return probe.connect_ex(("127.0.0.1", 5432)) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports: all probes stay bound until every port is chosen."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +186,7 @@ def test_the_image_migrates_serves_passes_its_healthcheck_and_is_not_root(
     migrate = common.split() + [tag, SLUG, "migrate", "--check"]
     _run(_podman("run", "--rm", "--pull=never", *migrate), ROOT, PODMAN_ENV)
 
-    admin_port, http_port = _free_port(), _free_port()
+    admin_port, http_port = _free_ports(2)
     ports = f" -e FORGE_ADMIN_PORT={admin_port} -e FORGE_HTTP_PORT={http_port}"
     out = _run(
         ["bash", str(TOOLS / "run-check.sh")],
