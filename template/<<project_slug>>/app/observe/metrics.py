@@ -12,6 +12,7 @@ HTTP (recorded by `HttpMetricsMiddleware` on the public app)
 Database (recorded by `instrument_engine`, SQLAlchemy cursor events)
   db_query_duration_seconds{operation}              histogram  its _count is the query count
   db_query_errors_total{operation}                  counter
+  db_pool_connections{state}                        gauge      checked_out | idle | overflow, on scrape
   pg_notification_queue_usage                       gauge      0..1, read from PostgreSQL on scrape
 Jobs (reported by the job runner)
   job_executions_total{queue, kind, outcome}        counter    outcome: success | failure | retry | discard
@@ -37,6 +38,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED_ROUTE = "<unmatched>"
@@ -66,6 +68,9 @@ DB_QUERY_DURATION = Histogram(
     "db_query_duration_seconds", "SQL statement duration by operation.", ["operation"], buckets=DB_BUCKETS
 )
 DB_QUERY_ERRORS = Counter("db_query_errors_total", "SQL statements that raised, by operation.", ["operation"])
+DB_POOL = Gauge(
+    "db_pool_connections", "Connections of the SQLAlchemy pool by state, read on scrape.", ["state"]
+)
 NOTIFY_QUEUE_USAGE = Gauge(
     "pg_notification_queue_usage",
     "Fraction of PostgreSQL's LISTEN/NOTIFY queue in use (pg_notification_queue_usage()), read on scrape.",
@@ -186,6 +191,15 @@ def instrument_engine(engine: AsyncEngine | Engine) -> None:
         if stack:
             stack.pop()
         DB_QUERY_ERRORS.labels(statement_operation(context.statement or "")).inc()
+
+
+def refresh_pool_gauges(engine: AsyncEngine) -> None:
+    """Scrape hook: the pool's state now (QueuePool; other pools report nothing)."""
+    pool = engine.sync_engine.pool
+    if isinstance(pool, QueuePool):
+        DB_POOL.labels("checked_out").set(pool.checkedout())
+        DB_POOL.labels("idle").set(pool.checkedin())
+        DB_POOL.labels("overflow").set(max(pool.overflow(), 0))
 
 
 async def refresh_notify_queue_usage(engine: AsyncEngine) -> None:

@@ -23,7 +23,12 @@ from ..build_info import build_info
 from ..db import Database
 from ..settings import Settings
 from .admin import AdminServer, AdminState, running_admin
-from .metrics import HttpMetricsMiddleware, instrument_engine, refresh_notify_queue_usage
+from .metrics import (
+    HttpMetricsMiddleware,
+    instrument_engine,
+    refresh_notify_queue_usage,
+    refresh_pool_gauges,
+)
 from .tracing import configure_tracing, fastapi_telemetry, flush_traces, instrument_engine_tracing
 
 
@@ -60,11 +65,12 @@ async def observed(app: FastAPI, settings: Settings, database: Database) -> Asyn
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
-    async def notify_queue() -> None:
+    async def database_state() -> None:
+        refresh_pool_gauges(engine)
         await refresh_notify_queue_usage(engine)
 
     state.checks = {"database": database_answers}
-    state.scrape_hooks = [notify_queue]
+    state.scrape_hooks = [database_state]
     async with running_admin(
         state, settings.admin.host, settings.admin.port, debug_routes=settings.admin.debug_routes
     ) as admin:
