@@ -93,7 +93,7 @@ def create_admin_app(state: AdminState, *, debug_routes: bool) -> Starlette:
         if not state.profiling.acquire(blocking=False):
             return PlainTextResponse("a profile is already running\n", status_code=409)
         try:
-            text = await asyncio.to_thread(sample_profile, seconds)
+            text = await asyncio.to_thread(sample_profile, seconds, stop=lambda: state.draining)
         finally:
             state.profiling.release()
         return PlainTextResponse(text)
@@ -159,18 +159,21 @@ def _frame_label(frame: FrameType) -> str:
     return f"{frame.f_globals.get('__name__', '?')}:{frame.f_code.co_name}"
 
 
-def sample_profile(seconds: float, interval: float = PROFILE_INTERVAL_SECONDS) -> str:
+def sample_profile(
+    seconds: float, interval: float = PROFILE_INTERVAL_SECONDS, stop: Callable[[], bool] = lambda: False
+) -> str:
     """Sample every other thread's stack each `interval` for `seconds`; return collapsed stacks.
 
     One line per distinct stack, `thread;outer;...;inner count`, most frequent first: the format
     flamegraph.pl, speedscope and inferno read. Sampling costs the sampled threads nothing but the GIL.
+    `stop` ends it early (the process is shutting down: a profile must not hold the exit up).
     """
     me = threading.get_ident()
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     counts: Counter[str] = Counter()
     samples = 0
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop():
         for ident, frame in sys._current_frames().items():
             if ident == me:
                 continue
