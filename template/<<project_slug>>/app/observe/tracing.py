@@ -14,7 +14,8 @@ for the same reason and because opentelemetry-instrumentation-sqlalchemy 0.66b r
 SQLAlchemy 2.1 without skip_dep_check and instruments one engine per process.
 
 Jobs: the code that enqueues calls `trace_headers()` and stores the dict in the message; the worker
-runs each job inside `linked_span(kind, headers)`, a new trace linked to the request's span.
+runs each job inside `linked_span(kind, headers)`, a new trace linked to the request's span. A
+worker process calls `configure_tracing(...)` once at start and `flush_traces()` before it exits.
 """
 
 from __future__ import annotations
