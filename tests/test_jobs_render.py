@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LONG_KIND = "k" + "x" * 59  # the longest kind the validator accepts
 LONG_QUEUE = "q" + "z" * 39
-LONG_RESOURCE = "r" + "y" * 39
+LONG_RESOURCE = "r" + "y" * 24  # the longest resource name the validator accepts
 
 
 def render(tmp_path: Path, data: dict[str, Any]) -> Path:

@@ -16,6 +16,7 @@ MATRIX: dict[str, dict[str, Any]] = {
         "project_slug": "orders_api",
         "queues": {"default": 2, "mail": 1, "search": 3},
         "resources": [
+            {"name": "zone", "fields": {"label": "str"}},  # not in alphabetical order: imports stay sorted
             {
                 "name": "customer",
                 "fields": {"email": "str unique", "name": "str", "born": "date optional", "vip": "bool"},
@@ -46,6 +47,23 @@ MATRIX: dict[str, dict[str, Any]] = {
     },
     "no_resources": {"project_slug": "bare", "resources": []},
     "other_ports": {"project_slug": "ported", "http_port": 8081, "admin_port": 9191},
+    "longest_names": {
+        "project_name": 'Bob\'s "Quoted" \\ Service',
+        "project_slug": "s" * 30,
+        "description": 'A description with "quotes", a backslash \\ and far more than one hundred and ten characters.',
+        "queues": {"default": 1, "q" * 40: 1},
+        "resources": [
+            {
+                "name": "r" * 25,
+                "fields": {
+                    "f" * 40: "datetime optional unique",
+                    "g" * 40: "json optional",
+                    "h" * 40: "decimal unique",
+                },
+                "hooks": {"after_create": [{"kind": "k" * 60, "queue": "q" * 40}]},
+            }
+        ],
+    },
 }
 
 

@@ -44,7 +44,10 @@ class ReadSchema(BaseModel):
 
 
 class PatchSchema(BaseModel):
-    """Every field may be left out; a required field may not be set to null."""
+    """Every field may be left out; a required field may not be set to null.
+
+    Which fields are required is taken from the resource's create schema (see `Resource`).
+    """
 
     model_config = ConfigDict(extra="forbid")
     required: ClassVar[frozenset[str]] = frozenset()
@@ -65,6 +68,11 @@ class Resource(Generic[M]):
     create: type[CreateSchema]
     patch: type[PatchSchema]
     read: type[ReadSchema]
+
+    def __post_init__(self) -> None:
+        self.patch.required = frozenset(
+            name for name, field in self.create.model_fields.items() if field.is_required()
+        )
 
 
 def _with_body(endpoint: Callable[..., Any], schema: type[BaseModel]) -> Callable[..., Any]:

@@ -26,6 +26,7 @@ from dramatiq_postgres import PostgresBroker
 from ..db import libpq_url
 from ..settings import JobsSettings
 from .middleware import Discard, TenantContext
+from .telemetry import JobTelemetry
 
 SCHEMA = "dramatiq"
 
@@ -74,6 +75,7 @@ def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> Postgre
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
+        JobTelemetry(),  # before Retries: its after-hook then sees whether Retries gave up
         Retries(
             max_retries=jobs.max_retries, min_backoff=jobs.min_backoff_ms, max_backoff=jobs.max_backoff_ms
         ),

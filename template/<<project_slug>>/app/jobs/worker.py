@@ -9,17 +9,24 @@ a process dies stays claimed until its heartbeat expires, then runs again elsewh
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from types import FrameType
 
+import sqlalchemy as SA
 from loguru import logger
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from ..observe.admin import AdminState, AdminThread
 from ..settings import QueueSettings, Settings
 from .registry import discover
 from .runtime import JobsRuntime, MissingActors, required_kinds
@@ -65,6 +72,26 @@ def run_queue(settings: Settings, url: str, queue: str, threads: int) -> int:
     return 0
 
 
+def worker_admin(settings: Settings, runtime: JobsRuntime, metrics_dir: str) -> AdminThread:
+    """The worker's own /metrics, /healthz and /readyz on `jobs.worker_admin_port`.
+
+    Queue processes write their metrics to `metrics_dir` (prometheus_client's multiprocess mode);
+    this registry adds them up, so one scrape sees every process of the worker.
+    """
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=metrics_dir)  # type: ignore[no-untyped-call]
+
+    def ping() -> None:
+        with runtime.engine.connect() as connection:
+            connection.execute(SA.text("SELECT 1"))
+
+    async def database() -> None:
+        await asyncio.to_thread(ping)
+
+    state = AdminState(checks={"database": database}, registry=registry)
+    return AdminThread(state, settings.admin.host, settings.jobs.worker_admin_port)
+
+
 def supervise(settings: Settings, url: str, argv_prefix: Sequence[str]) -> int:
     """Start every queue's processes, run the scheduler, stop them all on SIGTERM/SIGINT."""
     try:
@@ -73,8 +100,28 @@ def supervise(settings: Settings, url: str, argv_prefix: Sequence[str]) -> int:
     except (MissingActors, ValueError, ImportError) as exc:
         print(f"worker refused to start: {exc}", file=sys.stderr)
         return 2
+    metrics_dir = tempfile.mkdtemp(prefix="forge-worker-metrics-")
+    try:
+        admin = worker_admin(settings, runtime, metrics_dir)
+        admin.start()
+    except OSError as exc:
+        print(f"worker refused to start: {exc}", file=sys.stderr)
+        runtime.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        return 2
+    try:
+        return _run_children(settings, url, argv_prefix, runtime, metrics_dir)
+    finally:
+        admin.stop()
+        runtime.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_children(
+    settings: Settings, url: str, argv_prefix: Sequence[str], runtime: JobsRuntime, metrics_dir: str
+) -> int:
     stop = _stop_event()
-    env = {**os.environ, "FORGE_DATABASE_URL": url}
+    env = {**os.environ, "FORGE_DATABASE_URL": url, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
     children: list[subprocess.Popen[bytes]] = []
     for queue, plan in queue_plan(settings).items():
         for _ in range(plan.processes):
@@ -101,8 +148,8 @@ def supervise(settings: Settings, url: str, argv_prefix: Sequence[str]) -> int:
         except subprocess.TimeoutExpired:
             child.kill()
             code = child.wait()
+        mark_process_dead(child.pid, metrics_dir)  # type: ignore[no-untyped-call]
         status = status or (code if code > 0 else 0)
-    runtime.close()
     return 0 if stop.is_set() and status == 0 else (status or 1)
 
 

@@ -12,9 +12,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
+from opentelemetry import trace
 
 if TYPE_CHECKING:
-    from loguru import Message
+    from loguru import Message, Record
 
 DEV_FORMAT = (
     "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
@@ -29,6 +30,16 @@ class InterceptHandler(logging.Handler):
         except ValueError:
             level = record.levelno
         logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
+
+
+def _add_trace_context(record: Record) -> None:
+    """Inside a span, every line gets trace_id and span_id (JSON fields; appended in the dev format)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        trace_id, span_id = f"{context.trace_id:032x}", f"{context.span_id:016x}"
+        record["extra"].update(
+            trace_id=trace_id, span_id=span_id, trace=f" trace_id={trace_id} span_id={span_id}"
+        )
 
 
 def _json_sink(message: Message) -> None:
@@ -49,7 +60,7 @@ def _json_sink(message: Message) -> None:
 
 def setup_logging(*, production: bool, level: str) -> None:
     logger.remove()
-    logger.configure(extra={"trace": ""})
+    logger.configure(extra={"trace": ""}, patcher=_add_trace_context)
     if production:
         logger.add(_json_sink, level=level, format="{message}\n{exception}", backtrace=False, diagnose=False)
     else:

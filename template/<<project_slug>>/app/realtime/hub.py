@@ -22,6 +22,7 @@ import psycopg
 from loguru import logger
 from psycopg import sql
 
+from ..observe.metrics import SSE_DROPS
 from .events import CHANNEL, Change, decode, encode
 
 T = TypeVar("T")
@@ -80,18 +81,22 @@ class Subscription:
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
-            self.replace(Event(Change.refresh(self.tenant, self.topic)))
+            self.replace(Event(Change.refresh(self.tenant, self.topic)), "queue_full")
 
-    def replace(self, event: Event) -> None:
+    def replace(self, event: Event, reason: str) -> None:
         """Empty the queue and leave only `event` (a refresh or the farewell)."""
+        dropped = 0
         while not self._queue.empty():
             self._queue.get_nowait()
-            self._stats.dropped += 1
+            dropped += 1
+        if dropped:
+            self._stats.dropped += dropped
+            SSE_DROPS.labels(self.topic, reason).inc(dropped)
         self._queue.put_nowait(event)
 
     def finish(self, event: Event) -> None:
         """Make `event` the last one this reader gets (the farewell at shutdown)."""
-        self.replace(event)
+        self.replace(event, "shutdown")
         self._finished = True
 
     async def get(self) -> Event:

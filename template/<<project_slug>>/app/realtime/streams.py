@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from sse_starlette.sse import SendTimeoutError
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from ..observe.metrics import SSE_DROPS, SSE_DURATION, SSE_EVENTS, SSE_OPEN, SSE_REJECTIONS
 from ..settings import SseSettings
 from .events import Change
 from .hub import Event, Hub, Subscription
@@ -55,6 +57,9 @@ class Limiter:
         held = self.stats.per_user.get(user, 0)
         if self.stats.open >= self.max_total or held >= self.max_per_user:
             self.stats.rejected += 1
+            SSE_REJECTIONS.labels(
+                "max_connections" if self.stats.open >= self.max_total else "max_per_user"
+            ).inc()
             return False
         self.stats.open += 1
         self.stats.opened += 1
@@ -74,11 +79,19 @@ class LimitedEventSourceResponse(EventSourceResponse):
     """An EventSourceResponse that holds a limiter slot while it streams, or answers 429."""
 
     def __init__(
-        self, content: AsyncIterator[bytes], *, limiter: Limiter, user: str, retry_after: int, **kwargs: Any
+        self,
+        content: AsyncIterator[bytes],
+        *,
+        limiter: Limiter,
+        user: str,
+        stream: str,
+        retry_after: int,
+        **kwargs: Any,
     ) -> None:
         super().__init__(content, **kwargs)
         self._limiter = limiter
         self._user = user
+        self._stream = stream
         self._retry_after = retry_after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,14 +103,19 @@ class LimitedEventSourceResponse(EventSourceResponse):
             )
             await refuse(scope, receive, send)
             return
+        SSE_OPEN.labels(self._stream).inc()
+        started = time.monotonic()
         try:
             await super().__call__(scope, receive, send)
         except SendTimeoutError:
             # The reader stopped reading: drop it rather than buffer for it.
             self._limiter.stats.send_timeouts += 1
+            SSE_DROPS.labels(self._stream, "send_timeout").inc()
             logger.info("live stream closed: the client stopped reading")
         finally:
             self._limiter.release(self._user)
+            SSE_OPEN.labels(self._stream).dec()
+            SSE_DURATION.labels(self._stream).observe(time.monotonic() - started)
 
 
 def farewell(settings: SseSettings) -> bytes:
@@ -110,17 +128,20 @@ async def live_events(
     view: LiveView, tenant: str, hub: Hub, settings: SseSettings, shutdown: anyio.Event, stats: StreamStats
 ) -> AsyncIterator[bytes]:
     """Full state, then each change as it comes; changes the state already showed are skipped."""
+    sent = SSE_EVENTS.labels(view.name)
     with hub.subscribe(view.name, tenant) as subscription:
         watcher = asyncio.create_task(_finish_on(shutdown, subscription))
         try:
             # Subscribed before reading, so nothing committed in between is missed.
             first = await view.first_state(tenant)
             snapshot = first.snapshot
+            sent.inc()
             yield first.data
             while True:
                 event = await subscription.get()
                 if event is FAREWELL:
                     stats.farewells += 1
+                    sent.inc()
                     yield farewell(settings)
                     return
                 change = event.change
@@ -130,6 +151,7 @@ async def live_events(
                 snapshot = rendered.snapshot or snapshot
                 if rendered.data:
                     stats.events += 1
+                    sent.inc()
                     yield rendered.data
         finally:
             watcher.cancel()
@@ -148,6 +170,7 @@ def live_response(
         live_events(view, tenant, hub, settings, shutdown, limiter.stats),
         limiter=limiter,
         user=user,
+        stream=view.name,
         retry_after=settings.retry_after_seconds,
         ping=settings.ping_seconds,
         ping_message_factory=lambda: PING,

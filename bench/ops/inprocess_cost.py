@@ -1,0 +1,118 @@
+"""Per-request cost of observability inside one process: Python calls and CPU time, on vs off.
+
+Run by observability_cost.py with the rendered project's interpreter (it imports the project):
+
+    <project>/.venv/bin/python bench/ops/inprocess_cost.py <slug> <database-url> [rounds]
+
+Two apps of the same project (observability on and off) answer GET /api/products?limit=20 through
+direct ASGI calls (no sockets, no client library), alternately. Call counts (cProfile) are exact
+and immune to a busy machine; CPU time is the minimum over rounds, the least disturbed sample.
+Last, "on_exporting": the same with spans recorded and handed to a BatchSpanProcessor, as when an
+OTLP endpoint is configured (its exporter discards, so encoding and network are not counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import importlib
+import io
+import json
+import pstats
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+
+class _Discard(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+MODES = {"off": {"FORGE_OBSERVE_METRICS": "false", "FORGE_OBSERVE_TRACING": "false"}, "on": {}}
+BATCH = 300
+
+
+async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
+    create_app = importlib.import_module(f"{slug}.app.main").create_app
+    settings_module = importlib.import_module(f"{slug}.app.settings")
+    issue_token = importlib.import_module(f"{slug}.app.auth").issue_token
+    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(
+        production=True, level="WARNING"
+    )
+    base = {"FORGE_ADMIN_PORT": "0", "FORGE_DATABASE_URL": database_url}
+    apps = {
+        m: create_app(settings_module.load_settings(environ=base | env)) for m, env in MODES.items()
+    }
+    secret = settings_module.load_settings(environ=base).app.secret_key
+    token = issue_token(secret, "bench", "bench", 3600).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/api/products", "raw_path": b"/api/products",
+        "query_string": b"limit=20", "root_path": "", "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80), "headers": [(b"host", b"bench"), (b"authorization", b"Bearer " + token)],
+    }  # fmt: skip
+
+    async def request(app: Any) -> None:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(dict(scope), receive, send)
+        assert sent[0]["status"] == 200, sent[0]
+
+    result: dict[str, Any] = {}
+    async with AsyncExitStack() as stack:
+        for app in apps.values():
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            for _ in range(200):
+                await request(app)
+        for mode, app in apps.items():
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(BATCH):
+                await request(app)
+            profile.disable()
+            calls = pstats.Stats(profile, stream=io.StringIO()).total_calls  # type: ignore[attr-defined]
+            result[f"calls_per_request_{mode}"] = round(calls / BATCH)
+        cpu: dict[str, list[float]] = {mode: [] for mode in apps}
+        for _ in range(rounds):
+            for mode, app in apps.items():
+                started = time.process_time()
+                for _ in range(BATCH):
+                    await request(app)
+                cpu[mode].append((time.process_time() - started) / BATCH * 1e6)
+        # Then with spans recorded and batched for export, as with OTEL_EXPORTER_OTLP_ENDPOINT set
+        # (the exporter discards: the protobuf encoding and the network happen on the export thread).
+        trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(_Discard()))  # type: ignore[attr-defined]
+        cpu["on_exporting"] = []
+        for _ in range(rounds):
+            started = time.process_time()
+            for _ in range(BATCH):
+                await request(apps["on"])
+            cpu["on_exporting"].append((time.process_time() - started) / BATCH * 1e6)
+    for mode, samples in cpu.items():
+        result[f"cpu_us_per_request_{mode}_min"] = round(min(samples))
+    result["calls_ratio_off_over_on"] = round(
+        result["calls_per_request_off"] / result["calls_per_request_on"], 3
+    )
+    for mode in ("on", "on_exporting"):
+        result[f"cpu_ratio_off_over_{mode}"] = round(
+            result["cpu_us_per_request_off_min"] / result[f"cpu_us_per_request_{mode}_min"], 3
+        )
+    return result
+
+
+if __name__ == "__main__":
+    slug, url = sys.argv[1], sys.argv[2]
+    print(json.dumps(asyncio.run(main(slug, url, int(sys.argv[3]) if len(sys.argv) > 3 else 10))))
