@@ -26,9 +26,7 @@ import copier
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "benchshop"
-SERVER_URL = os.environ.get(
-    "FORGE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+SERVER_URL = os.environ.get("FORGE_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:

@@ -43,13 +43,9 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
     create_app = importlib.import_module(f"{slug}.app.main").create_app
     settings_module = importlib.import_module(f"{slug}.app.settings")
     issue_token = importlib.import_module(f"{slug}.app.auth").issue_token
-    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(
-        production=True, level="WARNING"
-    )
+    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(production=True, level="WARNING")
     base = {"FORGE_ADMIN_PORT": "0", "FORGE_DATABASE_URL": database_url}
-    apps = {
-        m: create_app(settings_module.load_settings(environ=base | env)) for m, env in MODES.items()
-    }
+    apps = {m: create_app(settings_module.load_settings(environ=base | env)) for m, env in MODES.items()}
     secret = settings_module.load_settings(environ=base).app.secret_key
     token = issue_token(secret, "bench", "bench", 3600).encode()
     scope = {
@@ -103,9 +99,7 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
             cpu["on_exporting"].append((time.process_time() - started) / BATCH * 1e6)
     for mode, samples in cpu.items():
         result[f"cpu_us_per_request_{mode}_min"] = round(min(samples))
-    result["calls_ratio_off_over_on"] = round(
-        result["calls_per_request_off"] / result["calls_per_request_on"], 3
-    )
+    result["calls_ratio_off_over_on"] = round(result["calls_per_request_off"] / result["calls_per_request_on"], 3)
     for mode in ("on", "on_exporting"):
         result[f"cpu_ratio_off_over_{mode}"] = round(
             result["cpu_us_per_request_off_min"] / result[f"cpu_us_per_request_{mode}_min"], 3

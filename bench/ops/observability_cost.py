@@ -52,13 +52,9 @@ async def _connection(port: int, request: bytes, deadline: float) -> tuple[int, 
 
 
 async def _load(port: int, token: str, seconds: float) -> float:
-    request = (
-        f"GET {PATH} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-    )
+    request = f"GET {PATH} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
     deadline = time.perf_counter() + seconds
-    results = await asyncio.gather(
-        *(_connection(port, request, deadline) for _ in range(CONNECTIONS))
-    )
+    results = await asyncio.gather(*(_connection(port, request, deadline) for _ in range(CONNECTIONS)))
     ok, failed = sum(r[0] for r in results), sum(r[1] for r in results)
     if failed:
         raise RuntimeError(f"{failed} non-200 responses")
@@ -94,9 +90,7 @@ def main(seconds: float = 2.0, rounds: int = 15) -> dict[str, object]:
                 for mode, server in order:
                     rps[mode].append(asyncio.run(_load(server.http_port, token, seconds)))
         probe = [bench.python, str(HERE / "inprocess_cost.py"), SLUG, bench.database_url]
-        inprocess = json.loads(
-            run(probe, bench.path, {"FORGE_CONFIG": str(bench.path / "forge.toml")})
-        )
+        inprocess = json.loads(run(probe, bench.path, {"FORGE_CONFIG": str(bench.path / "forge.toml")}))
     ratios = [a / b for a, b in zip(rps["on"], rps["off"], strict=True)]
     result: dict[str, object] = {
         "rounds": rounds,

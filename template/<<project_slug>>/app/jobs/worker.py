@@ -26,7 +26,9 @@ from loguru import logger
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from ..build_info import build_info
 from ..observe.admin import AdminState, AdminThread
+from ..observe.tracing import configure_tracing, flush_traces
 from ..settings import QueueSettings, Settings
 from .registry import discover
 from .runtime import JobsRuntime, MissingActors, required_kinds
@@ -57,6 +59,9 @@ def _stop_event() -> threading.Event:
 
 def run_queue(settings: Settings, url: str, queue: str, threads: int) -> int:
     """One worker process for one queue (the child side of `worker`)."""
+    if settings.observe.tracing:
+        # Job spans of this process go where the API's go (OTLP when configured); flushed below.
+        configure_tracing(settings.observe.service_name, build_info().version)
     try:
         runtime = JobsRuntime(settings.jobs, url, discover(settings.jobs.package))
     except (MissingActors, ValueError, ImportError) as exc:
@@ -69,6 +74,7 @@ def run_queue(settings: Settings, url: str, queue: str, threads: int) -> int:
     stop.wait()
     worker.stop(timeout=int(settings.jobs.shutdown_timeout_seconds * 1000))
     runtime.close()
+    flush_traces()
     return 0
 
 
