@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import copier
-from copier._types import VcsRef  # the enum the CLI maps `--vcs-ref=:current:` to
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_FILES = ("copier.yml", "template")
@@ -37,7 +39,7 @@ def render(src: Path, dst: Path, **data: Any) -> Path:
     return dst
 
 
-def run(cmd: Iterable[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600) -> str:
+def run(cmd: Iterable[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 900) -> str:
     """Run a command; on failure raise with its output so the test report shows what went wrong."""
     merged = {**os.environ, **(env or {})}
     merged.pop("VIRTUAL_ENV", None)
@@ -49,6 +51,18 @@ def run(cmd: Iterable[str], cwd: Path, env: Mapping[str, str] | None = None, tim
             f"{' '.join(cmd)} failed in {cwd} (exit {result.returncode})\n{result.stdout}\n{result.stderr}"
         )
     return result.stdout
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: every probe stays bound until all are chosen."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -107,17 +121,13 @@ def generate(repo: Path, dst: Path, ref: str = "v1", **data: Any) -> Path:
 
 
 def update(project: Path, ref: str | None = None, **data: Any) -> None:
-    """`copier update` as a user runs it; ref ":current:" keeps the template version (answer changes)."""
-    copier.run_update(
-        project,
-        vcs_ref=VcsRef.CURRENT if ref == VcsRef.CURRENT.value else ref,
-        data=data,
-        defaults=True,
-        overwrite=True,
-        quiet=True,
-        unsafe=False,
-        conflict="rej",
-    )
+    """`copier update` exactly as a user types it; ref ":current:" keeps the template version (answer changes)."""
+    cmd = [sys.executable, "-m", "copier", "update", "--defaults", "--quiet", "--conflict", "rej"]
+    if ref:
+        cmd.append(f"--vcs-ref={ref}")
+    for key, value in data.items():
+        cmd += ["--data", f"{key}={json.dumps(value) if not isinstance(value, str) else value}"]
+    run(cmd, project)
 
 
 def conflicts(project: Path) -> list[str]:

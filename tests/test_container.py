@@ -24,10 +24,10 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import copier
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .forge_harness import ROOT, free_ports, git, git_init, render, run
+
 TOOLS = ROOT.parent / "shared" / "tools"
 SLUG = "shipyard"
 VERSION = "1.2.3"
@@ -37,65 +37,31 @@ STATE = os.environ.get("W") or os.path.join(os.environ.get("TMPDIR", "/tmp"), "c
 PODMAN_ENV = {"CONTAINERS_CONF": f"{STATE}/containers.conf"}
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 900) -> str:
-    done = subprocess.run(
-        args,
-        check=False,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert done.returncode == 0, f"{args} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    return done.stdout
-
-
 def _postgres_listening() -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
         return probe.connect_ex(("127.0.0.1", 5432)) == 0
 
 
-def _free_ports(count: int) -> list[int]:
-    """Distinct free ports: all probes stay bound until every port is chosen."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(template_src: Path, workdir: Path) -> Path:
     """The template rendered into a clean checkout: committed, tagged v1.2.3, no .venv."""
-    base = tmp_path_factory.mktemp("delivery")
-    src, dst = base / "src", base / SLUG
-    src.mkdir()
-    shutil.copy(ROOT / "copier.yml", src)
-    shutil.copytree(ROOT / "template", src / "template")
-    copier.run_copy(str(src), dst, data={"project_slug": SLUG}, defaults=True, quiet=True)
-    git = ["git", "-c", "user.name=Forge Test", "-c", "user.email=forge@example.com"]
-    _run(["git", "init", "-q", "-b", "main"], dst)
-    _run(["git", "add", "-A"], dst)
-    _run([*git, "commit", "-q", "-m", "generated"], dst)
-    _run([*git, "tag", "-a", f"v{VERSION}", "-m", "release"], dst)
+    dst = render(template_src, workdir / "delivery" / SLUG, project_slug=SLUG)
+    git_init(dst)
+    git(dst, "tag", "-a", f"v{VERSION}", "-m", "release")
     return dst
 
 
 @pytest.fixture(scope="module")
 def commit(project: Path) -> str:
-    return _run(["git", "rev-parse", "HEAD"], project).strip()
+    return run(["git", "rev-parse", "HEAD"], project).strip()
 
 
 @pytest.fixture(scope="module")
 def built(project: Path) -> Path:
     """`make build` from the clean checkout; returns the wheel."""
     env = {"FORGE_TEST_DATABASE_URL": SERVER_URL} if _postgres_listening() else {}
-    _run(["make", "build"], project, env)
+    run(["make", "build"], project, env)
     wheels = sorted((project / "dist").glob("*.whl"))
     assert [w.name for w in wheels] == [f"{SLUG}-{VERSION}-py3-none-any.whl"]
     return wheels[0]
@@ -109,9 +75,9 @@ def test_make_build_stamps_version_commit_and_date_into_the_wheel(project: Path,
     assert stamp["commit"] == commit
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp["build_date"])
     assert any(n.startswith(f"{SLUG}/migrations/versions/") for n in names), "migrations ship in the wheel"
-    shown = json.loads(_run(["uv", "run", "--frozen", SLUG, "version"], project))
+    shown = json.loads(run(["uv", "run", "--frozen", SLUG, "version"], project))
     assert shown == stamp
-    assert _run(["git", "status", "--porcelain"], project) == "", "the build leaves the checkout clean"
+    assert run(["git", "status", "--porcelain"], project) == "", "the build leaves the checkout clean"
 
 
 def _skip_containers() -> str | None:
@@ -128,7 +94,7 @@ def image(project: Path, commit: str) -> Iterator[str]:
     if reason:
         pytest.skip(reason)
     tag = f"localhost/forge-delivery-test:{uuid.uuid4().hex[:8]}"
-    _run(
+    run(
         [
             "bash",
             str(TOOLS / "container-build.sh"),
@@ -161,9 +127,9 @@ def database(project: Path, built: Path) -> Iterator[str]:
     name = f"forge_delivery_{uuid.uuid4().hex[:8]}"
     script = "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
     python = ["uv", "run", "--frozen", "python", "-c", script, SERVER_URL]
-    _run([*python, f'CREATE DATABASE "{name}"'], project)
+    run([*python, f'CREATE DATABASE "{name}"'], project)
     yield SERVER_URL.rsplit("/", 1)[0] + "/" + name
-    _run([*python, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], project)
+    run([*python, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], project)
 
 
 def test_the_image_migrates_serves_passes_its_healthcheck_and_is_not_root(
@@ -174,11 +140,11 @@ def test_the_image_migrates_serves_passes_its_healthcheck_and_is_not_root(
     common = f"--network host -e FORGE_DATABASE_URL={database} -e FORGE_APP_SECRET_KEY={secret}"
     # Migrations are packaged: the image alone brings a fresh database to head.
     migrate = common.split() + [tag, SLUG, "migrate", "--check"]
-    _run(_podman("run", "--rm", "--pull=never", *migrate), ROOT, PODMAN_ENV)
+    run(_podman("run", "--rm", "--pull=never", *migrate), ROOT, PODMAN_ENV)
 
-    admin_port, http_port = _free_ports(2)
+    admin_port, http_port = free_ports(2)
     ports = f" -e FORGE_ADMIN_PORT={admin_port} -e FORGE_HTTP_PORT={http_port}"
-    out = _run(
+    out = run(
         ["bash", str(TOOLS / "run-check.sh")],
         ROOT,
         {"IMAGE": tag, "PORT": str(admin_port), "RUN_ARGS": common + ports},
@@ -194,5 +160,5 @@ def test_the_image_migrates_serves_passes_its_healthcheck_and_is_not_root(
     assert "healthcheck: passed" in out
     uid = int(re.search(r"runs as uid: (\d+)", out).group(1))  # type: ignore[union-attr]
     assert uid != 0
-    size = int(_run(_podman("image", "inspect", tag, "--format", "{{.Size}}"), ROOT, PODMAN_ENV).strip())
+    size = int(run(_podman("image", "inspect", tag, "--format", "{{.Size}}"), ROOT, PODMAN_ENV).strip())
     print(f"image {tag}: {size / 1e6:.0f} MB")

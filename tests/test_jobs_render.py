@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from .forge_harness import render
+
 LONG_KIND = "k" + "x" * 59  # the longest kind the validator accepts
 LONG_QUEUE = "q" + "z" * 39
 LONG_RESOURCE = "r" + "y" * 24  # the longest resource name the validator accepts
-
-
-def render(tmp_path: Path, data: dict[str, Any]) -> Path:
-    src = tmp_path / "src"
-    src.mkdir()
-    shutil.copy(ROOT / "copier.yml", src)
-    shutil.copytree(ROOT / "template", src / "template")
-    dst = tmp_path / "project"
-    copier.run_copy(str(src), dst, data={"project_slug": "shop", **data}, defaults=True, quiet=True)
-    return dst
 
 
 def ruff(dst: Path, *args: str) -> None:
@@ -68,9 +57,11 @@ def ruff(dst: Path, *args: str) -> None:
         ),
     ],
 )
-def test_one_worker_per_distinct_kind_and_ruff_clean(tmp_path: Path, resources: list[dict[str, Any]]) -> None:
+def test_one_worker_per_distinct_kind_and_ruff_clean(
+    template_src: Path, tmp_path: Path, resources: list[dict[str, Any]]
+) -> None:
     queues = {"default": 1, LONG_QUEUE: 2}
-    dst = render(tmp_path, {"resources": resources, "queues": queues})
+    dst = render(template_src, tmp_path / "project", project_slug="shop", resources=resources, queues=queues)
     kinds = {job["kind"] for resource in resources for jobs in (resource.get("hooks") or {}).values() for job in jobs}
     workers = {p.stem for p in (dst / "shop" / "jobs").glob("*.py")} - {"__init__"}
     tests = {p.stem for p in (dst / "tests" / "jobs").glob("test_*.py")}

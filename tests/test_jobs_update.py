@@ -7,33 +7,18 @@ would (`copier update`, or `copier update --vcs-ref=:current: --data ...` to cha
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from .forge_harness import ROOT, conflicts, generate, git, release, template_repo, update
+
 SLUG = "shop"
 WORKERS = f"{SLUG}/jobs"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Forge Test",
-    "GIT_AUTHOR_EMAIL": "forge@example.com",
-    "GIT_COMMITTER_NAME": "Forge Test",
-    "GIT_COMMITTER_EMAIL": "forge@example.com",
-}
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**GIT_ENV, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(cwd)}
-    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    return result.stdout
 
 
 def commit_all(cwd: Path, message: str) -> None:
@@ -47,46 +32,9 @@ def default_resources() -> list[dict[str, Any]]:
     return resources
 
 
-def template_repo(tmp_path: Path) -> Path:
-    """This checkout's template as a git repository tagged v1."""
-    src = tmp_path / "template-repo"
-    src.mkdir()
-    shutil.copy(ROOT / "copier.yml", src)
-    shutil.copytree(ROOT / "template", src / "template")
-    git(src, "init", "-q", "-b", "main")
-    commit_all(src, "v1")
-    git(src, "tag", "v1")
-    return src
-
-
-def generate(src: Path, tmp_path: Path) -> Path:
-    dst = tmp_path / "project"
-    copier.run_copy(str(src), dst, data={"project_slug": SLUG}, vcs_ref="v1", defaults=True, quiet=True)
-    git(dst, "init", "-q", "-b", "main")
-    commit_all(dst, "generated")
-    return dst
-
-
 def update_answers(dst: Path, resources: list[dict[str, Any]]) -> None:
     """What a user runs to add or remove hooks: same template version, new answers."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "copier",
-            "update",
-            "--vcs-ref=:current:",
-            "--defaults",
-            "--quiet",
-            "--data",
-            f"resources={json.dumps(resources)}",
-        ],
-        cwd=dst,
-        env={**GIT_ENV, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(dst)},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    update(dst, ":current:", resources=resources)
     commit_all(dst, "update answers")
 
 
@@ -94,17 +42,10 @@ def snapshot(dst: Path, folder: str) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((dst / folder).glob("*.py"))}
 
 
-def assert_clean_merge(dst: Path) -> None:
-    assert not list(dst.rglob("*.rej"))
-    for path in dst.rglob("*.py"):
-        text = path.read_text()
-        assert "<<<<<<<" not in text and ">>>>>>>" not in text, path
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> tuple[Path, Path]:
-    src = template_repo(tmp_path)
-    return src, generate(src, tmp_path)
+    src = template_repo(tmp_path / "forge")
+    return src, generate(src, tmp_path / "project", ref="v1", project_slug=SLUG)
 
 
 def test_v2_updates_generated_files_and_leaves_workers_byte_for_byte(
@@ -116,20 +57,20 @@ def test_v2_updates_generated_files_and_leaves_workers_byte_for_byte(
     commit_all(dst, "user edits a worker")
     workers, tests = snapshot(dst, WORKERS), snapshot(dst, "tests/jobs")
 
-    scaffold = next((src / "template" / "<<project_slug>>" / "jobs").glob("*yield*"))
-    scaffold.write_text(scaffold.read_text().replace("# Your logic goes here.", "# v2: your logic goes here."))
-    glue = src / "template" / "<<project_slug>>" / "app" / "jobs" / "hooks.py.jinja"
-    glue.write_text(glue.read_text() + "\n# template v2\n")
-    commit_all(src, "v2")
-    git(src, "tag", "v2")
+    def v2(repo: Path) -> None:
+        scaffold = next((repo / "template" / "<<project_slug>>" / "jobs").glob("*yield*"))
+        scaffold.write_text(scaffold.read_text().replace("# Your logic goes here.", "# v2: your logic goes here."))
+        glue = repo / "template" / "<<project_slug>>" / "app" / "jobs" / "hooks.py.jinja"
+        glue.write_text(glue.read_text() + "\n# template v2\n")
 
-    copier.run_update(dst, vcs_ref="v2", defaults=True, overwrite=True, quiet=True)
+    release(src, "v2", v2)
+    update(dst, "v2")
 
     assert (dst / SLUG / "app" / "jobs" / "hooks.py").read_text().endswith("# template v2\n")
     assert snapshot(dst, WORKERS) == workers
     assert snapshot(dst, "tests/jobs") == tests
     assert "v2: your logic" not in (dst / WORKERS / "reindex_product.py").read_text()
-    assert_clean_merge(dst)
+    assert conflicts(dst) == []
 
 
 def test_adding_a_hook_scaffolds_its_worker_and_wires_the_glue(project: tuple[Path, Path]) -> None:
@@ -147,7 +88,7 @@ def test_adding_a_hook_scaffolds_its_worker_and_wires_the_glue(project: tuple[Pa
     assert (dst / "tests" / "jobs" / "test_audit_product.py").exists()
     glue = (dst / SLUG / "app" / "jobs" / "hooks.py").read_text()
     assert 'JobRef("audit_product", "default")' in glue
-    assert_clean_merge(dst)
+    assert conflicts(dst) == []
 
 
 def test_removing_a_hook_unwires_it_but_keeps_the_users_worker(project: tuple[Path, Path]) -> None:
@@ -166,7 +107,7 @@ def test_removing_a_hook_unwires_it_but_keeps_the_users_worker(project: tuple[Pa
     assert "notify_new_product" not in glue
     assert worker.read_bytes() == kept
     assert (dst / "tests" / "jobs" / "test_notify_new_product.py").read_bytes() == kept_test
-    assert_clean_merge(dst)
+    assert conflicts(dst) == []
 
     # ...and it stays through a later update that changes nothing.
     update_answers(dst, resources)
@@ -182,7 +123,7 @@ def test_a_deleted_worker_whose_hook_remains_comes_back(project: tuple[Path, Pat
     update_answers(dst, default_resources())
 
     assert (dst / WORKERS / "reindex_product.py").read_bytes() == original
-    assert_clean_merge(dst)
+    assert conflicts(dst) == []
 
 
 def test_after_removing_a_hook_the_project_still_passes_its_jobs_tests(
