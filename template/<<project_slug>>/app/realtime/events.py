@@ -27,6 +27,10 @@ CHANNEL = "forge_live"
 # PostgreSQL refuses payloads of 8000 bytes or more.
 MAX_PAYLOAD = 7999
 PENDING_KEY = "forge_live_changes"
+XID_SLOT = "0" * 20  # xid8 has at most 20 digits
+NOTIFY = SA.text(
+    """SELECT pg_notify(:channel, replace(:payload, :slot, '"x":"' || pg_current_xact_id()::text || '"'))"""
+)
 
 Op = Literal["created", "updated", "deleted", "refresh"]
 ROW_OPS: tuple[Op, ...] = ("created", "updated", "deleted")
@@ -118,10 +122,10 @@ def _announce(session: ORM.Session) -> None:
     changes = [
         Change(t, topic, op, tuple(sorted(ids))) for (t, topic, op), ids in sorted(pending.rows.items())
     ]
-    connection = session.connection()
-    xid = connection.scalar(SA.text("SELECT pg_current_xact_id()::text"))
-    connection.execute(
-        SA.select(SA.func.pg_notify(CHANNEL, encode(changes, xid if isinstance(xid, str) else None)))
+    # One round trip: the transaction id is filled in by PostgreSQL, into a slot as wide as the
+    # largest xid8, so the size guard in `encode` still holds.
+    session.connection().execute(
+        NOTIFY, {"channel": CHANNEL, "payload": encode(changes, XID_SLOT), "slot": f'"x":"{XID_SLOT}"'}
     )
 
 
