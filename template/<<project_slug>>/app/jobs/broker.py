@@ -12,6 +12,7 @@ from typing import Any
 import dramatiq_postgres
 import psycopg
 from dramatiq import Middleware
+from dramatiq.broker import MessageProxy
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -22,9 +23,11 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 from dramatiq_postgres import PostgresBroker
+from dramatiq_postgres.broker import PostgresConsumer
 
 from ..db import libpq_url
 from ..settings import JobsSettings
+from .acks import GroupAck, ack_statement
 from .middleware import Discard, TenantContext
 from .telemetry import JobTelemetry
 
@@ -64,7 +67,33 @@ def kind_options(jobs: JobsSettings, kind: str) -> dict[str, Any]:
     return {name: value for name, value in options.items() if value is not None}
 
 
-def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> PostgresBroker:
+class ForgeConsumer(PostgresConsumer):  # type: ignore[misc]
+    """dramatiq-postgres' consumer, acking in groups (acks.py)."""
+
+    def __init__(self, *, broker: ForgeBroker, **options: Any) -> None:
+        super().__init__(broker=broker, **options)
+        self.acks = GroupAck(broker.pool, broker.ack_statement, self.queue_name)
+
+    def ack(self, message: MessageProxy) -> None:
+        self.acks.ack(message.message_id)
+        self.in_processing.discard(message.message_id)
+        self.wakeup.set()  # capacity freed: claim more
+
+    def close(self) -> None:
+        super().close()
+        self.acks.close()
+
+
+class ForgeBroker(PostgresBroker):  # type: ignore[misc]
+    def __init__(self, *, schema: str, **options: Any) -> None:
+        super().__init__(schema=schema, **options)
+        self.ack_statement = ack_statement(schema)
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 30000) -> ForgeConsumer:
+        return ForgeConsumer(broker=self, queue_name=queue_name, prefetch=prefetch, timeout=timeout)
+
+
+def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> ForgeBroker:
     """A broker with Forge's middleware: Dramatiq's defaults, retries from forge.toml, tenant, discard."""
     per_kind: Mapping[str, str] = {
         kind: override.on_discard for kind, override in jobs.kinds.items() if override.on_discard
@@ -83,7 +112,6 @@ def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> Postgre
         TenantContext(),
         Discard(jobs.on_discard, per_kind),
     ]
-    broker: PostgresBroker = PostgresBroker(
+    return ForgeBroker(
         url=libpq_url(url), schema=SCHEMA, results=False, middleware=middleware, **broker_options
     )
-    return broker

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import orm as ORM
 
 from ..models import TenantScoped
 from ..resources import RESOURCES
+from ..tenancy import TENANT_KEY
 
 _TENANT: ContextVar[str | None] = ContextVar("forge_job_tenant", default=None)
 
@@ -29,8 +30,17 @@ class JobContext:
     message_id: str
     tenant_id: str | None
     attempt: int
-    session: ORM.Session
+    open_session: Callable[[], ORM.Session] = field(repr=False)
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    opened: ORM.Session | None = field(default=None, init=False, repr=False)
+
+    @property
+    def session(self) -> ORM.Session:
+        """Opened on first use, so a job that never touches the database costs it nothing."""
+        if self.opened is None:
+            self.opened = self.open_session()
+            self.opened.info[TENANT_KEY] = self.tenant_id
+        return self.opened
 
     @property
     def resource(self) -> str | None:

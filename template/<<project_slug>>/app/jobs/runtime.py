@@ -15,7 +15,6 @@ from sqlalchemy import orm as ORM
 
 from ..db import sqlalchemy_url
 from ..settings import JobsSettings
-from ..tenancy import TENANT_KEY
 from .broker import build_broker, kind_options
 from .context import JobContext, current_tenant
 from .enqueue import configure_enqueue, reset_enqueue
@@ -99,22 +98,24 @@ class JobsRuntime:
         return run
 
     def run(self, spec: JobSpec, kwargs: Mapping[str, Any]) -> None:
-        """Run one message: open a session scoped to the restored tenant, call the job, commit."""
+        """Run one message with its tenant restored; commit what it wrote through its session."""
         message = CurrentMessage.get_current_message()
-        tenant = current_tenant()
-        with self.sessions() as session:
-            session.info[TENANT_KEY] = tenant
-            context = JobContext(
-                kind=spec.kind,
-                message_id=message.message_id if message else "",
-                tenant_id=tenant,
-                attempt=int(message.options.get("attempts", 1)) if message else 1,
-                session=session,
-                kwargs=kwargs,
-            )
-            with logger.contextualize(job=spec.kind, message_id=context.message_id, tenant=tenant):
+        context = JobContext(
+            kind=spec.kind,
+            message_id=message.message_id if message else "",
+            tenant_id=current_tenant(),
+            attempt=int(message.options.get("attempts", 1)) if message else 1,
+            open_session=self.sessions,
+            kwargs=kwargs,
+        )
+        try:
+            with logger.contextualize(job=spec.kind, message_id=context.message_id, tenant=context.tenant_id):
                 spec.fn(context)
-            session.commit()
+            if context.opened is not None:
+                context.opened.commit()
+        finally:
+            if context.opened is not None:
+                context.opened.close()
 
     def worker(self, queues: set[str] | None = None, threads: int = 1) -> dramatiq.Worker:
         return dramatiq.Worker(self.broker, queues=queues, worker_threads=threads)

@@ -8,22 +8,30 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import ExitStack
+from contextvars import Token
 from typing import Any
 
 from dramatiq import Broker, Message, Middleware
 from dramatiq.broker import MessageProxy
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from ..observe.metrics import JOB_DISCARDS, JOB_DURATION, JOB_EXECUTIONS, JOB_RETRIES
-from ..observe.tracing import linked_span, trace_headers
+from ..observe.tracing import start_linked_span, trace_headers
 
 TRACE_OPTION = "trace"
 
 
 class _Run:
-    def __init__(self, started: float, scope: ExitStack, span: Any) -> None:
-        self.started, self.scope, self.span = started, scope, span
+    __slots__ = ("started", "span", "token")
+
+    def __init__(self, started: float, span: trace.Span, token: Token[otel_context.Context]) -> None:
+        self.started, self.span, self.token = started, span, token
+
+    def end(self) -> None:
+        otel_context.detach(self.token)
+        self.span.end()
 
 
 class JobTelemetry(Middleware):
@@ -44,21 +52,20 @@ class JobTelemetry(Middleware):
                 message.options[TRACE_OPTION] = headers
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        scope = ExitStack()
-        span = scope.enter_context(
-            linked_span(
-                message.actor_name,
-                message.options.get(TRACE_OPTION),
-                {
-                    "messaging.system": "dramatiq",
-                    "messaging.destination.name": message.queue_name,
-                    "messaging.message.id": message.message_id,
-                    "forge.tenant_id": str(message.kwargs.get("tenant_id") or ""),
-                },
-            )
+        # The span becomes current in the worker thread, which runs the job and both hooks.
+        span = start_linked_span(
+            message.actor_name,
+            message.options.get(TRACE_OPTION),
+            {
+                "messaging.system": "dramatiq",
+                "messaging.destination.name": message.queue_name,
+                "messaging.message.id": message.message_id,
+                "forge.tenant_id": str(message.kwargs.get("tenant_id") or ""),
+            },
         )
+        token = otel_context.attach(trace.set_span_in_context(span))
         with self._lock:
-            self._runs[message.message_id] = _Run(time.perf_counter(), scope, span)
+            self._runs[message.message_id] = _Run(time.perf_counter(), span, token)
 
     def after_process_message(
         self,
@@ -76,7 +83,7 @@ class JobTelemetry(Middleware):
             if exception is not None:
                 run.span.record_exception(exception)
                 run.span.set_status(Status(StatusCode.ERROR, type(exception).__name__))
-            run.scope.close()
+            run.end()
         if exception is None:
             JOB_EXECUTIONS.labels(*labels, "success").inc()
         elif message.failed:
@@ -89,7 +96,7 @@ class JobTelemetry(Middleware):
         with self._lock:
             run = self._runs.pop(message.message_id, None)
         if run is not None:
-            run.scope.close()
+            run.end()
 
     def after_nack(self, broker: Broker, message: MessageProxy) -> None:
         JOB_DISCARDS.labels(message.queue_name, message.actor_name).inc()

@@ -14,7 +14,7 @@ for the same reason and because opentelemetry-instrumentation-sqlalchemy 0.66b r
 SQLAlchemy 2.1 without skip_dep_check and instruments one engine per process.
 
 Jobs: the code that enqueues calls `trace_headers()` and stores the dict in the message; the worker
-runs each job inside `linked_span(kind, headers)`, a new trace linked to the request's span. A
+runs each job in `start_linked_span(kind, headers)`, a new trace linked to the request's span. A
 worker process calls `configure_tracing(...)` once at start and `flush_traces()` before it exits.
 """
 
@@ -211,25 +211,36 @@ def trace_headers() -> dict[str, str]:
     return carrier
 
 
+_job_tracer = trace.get_tracer(TRACER_NAME)  # a proxy: follows the provider configured later
+
+
+def start_linked_span(
+    name: str,
+    headers: Mapping[str, str] | None,
+    attributes: Mapping[str, AttributeValue] | None = None,
+) -> trace.Span:
+    """Start work (a job) as the root of a new trace, CONSUMER kind, linked to the span in `headers`.
+
+    A link rather than a parent: a job may run long after the request finished, retried several
+    times, and each attempt is its own trace that still points back to the request that caused it.
+    The caller ends the span (and makes it current if it wants).
+    """
+    links: list[trace.Link] = []
+    if headers:
+        origin = trace.get_current_span(propagate.extract(headers)).get_span_context()
+        if origin.is_valid:
+            links.append(trace.Link(origin))
+    return _job_tracer.start_span(
+        name, context=otel_context.Context(), kind=SpanKind.CONSUMER, links=links, attributes=attributes
+    )
+
+
 @contextmanager
 def linked_span(
     name: str,
     headers: Mapping[str, str] | None,
     attributes: Mapping[str, AttributeValue] | None = None,
 ) -> Iterator[trace.Span]:
-    """Run work (a job) as the root of a new trace, CONSUMER kind, linked to the span in `headers`.
-
-    A link rather than a parent: a job may run long after the request finished, retried several
-    times, and each attempt is its own trace that still points back to the request that caused it.
-    """
-    origin = trace.get_current_span(propagate.extract(dict(headers or {}))).get_span_context()
-    links = [trace.Link(origin)] if origin.is_valid else []
-    tracer = trace.get_tracer(TRACER_NAME)
-    with tracer.start_as_current_span(
-        name,
-        context=otel_context.Context(),
-        kind=SpanKind.CONSUMER,
-        links=links,
-        attributes=attributes,
-    ) as span:
+    """`start_linked_span` as the current span of a `with` block."""
+    with trace.use_span(start_linked_span(name, headers, attributes), end_on_exit=True) as span:
         yield span

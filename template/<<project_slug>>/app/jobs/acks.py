@@ -1,0 +1,105 @@
+"""Acknowledging finished jobs: one DELETE for every ack that is waiting, never one per job.
+
+Dramatiq acks from each worker thread as its job finishes. dramatiq-postgres spends four round
+trips on each (a pooled checkout with a liveness query, BEGIN, a DELETE that also NOTIFYs an
+`.ack` channel nobody listens to, COMMIT), and the NOTIFY takes PostgreSQL's global notify lock
+at every commit. In a no-op job that is most of the worker's CPU.
+
+`GroupAck` is group commit: the thread that finds no DELETE in flight runs one for every ack
+pending, on a connection of its own in autocommit; threads that ack meanwhile wait and ride on
+the next one. An ack still returns only once its row is gone, an idle worker's ack runs at once,
+and a lost connection fails every ack of the batch with BrokerConnectionError, which Dramatiq
+retries.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import psycopg
+from dramatiq.errors import BrokerConnectionError
+from dramatiq_postgres.utils import getconn, quote_ident
+
+
+def ack_statement(schema: str) -> str:
+    """dramatiq-postgres' ACK without its NOTIFY, for many messages of one queue at once."""
+    return (
+        f"DELETE FROM {quote_ident(schema)}.queue "
+        "WHERE message_id = ANY(%s::uuid[]) AND queue_name = %s AND state = 'consumed'"
+    )
+
+
+class _Pending:
+    __slots__ = ("message_id", "done", "error")
+
+    def __init__(self, message_id: str) -> None:
+        self.message_id = message_id
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupAck:
+    """The acks of one queue's consumer; `ack` is called from any worker thread."""
+
+    def __init__(self, pool: Any, statement: str, queue_name: str) -> None:
+        self.pool = pool
+        self.statement = statement
+        self.queue_name = queue_name
+        self.batches = 0  # DELETEs run, for tests and benchmarks
+        self._conn: psycopg.Connection[Any] | None = None
+        self._changed = threading.Condition()
+        self._pending: list[_Pending] = []
+        self._flushing = False
+
+    @property
+    def waiting(self) -> int:
+        """Acks queued behind the DELETE in flight."""
+        with self._changed:
+            return len(self._pending)
+
+    def ack(self, message_id: str) -> None:
+        mine = _Pending(message_id)
+        with self._changed:
+            self._pending.append(mine)
+            while self._flushing and not mine.done:
+                self._changed.wait()
+            if not mine.done:
+                batch, self._pending, self._flushing = self._pending, [], True
+        if not mine.done:
+            self._flush(batch)
+        if mine.error is not None:
+            raise mine.error
+
+    def _flush(self, batch: list[_Pending]) -> None:
+        error: BaseException | None = None
+        try:
+            self._delete([item.message_id for item in batch])
+        except BaseException as exc:  # every waiter must learn the outcome, whatever it was
+            error = exc
+        with self._changed:
+            for item in batch:
+                item.done, item.error = True, error
+            self.batches += 1
+            self._flushing = False
+            self._changed.notify_all()
+
+    def _delete(self, message_ids: list[str]) -> None:
+        try:
+            if self._conn is None:
+                conn = getconn(self.pool)
+                conn.autocommit = True
+                self._conn = conn
+            self._conn.execute(self.statement, (message_ids, self.queue_name))
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self.close()
+            raise BrokerConnectionError(str(exc)) from exc  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        """Give the connection back (the pool replaces it if it broke)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if not conn.closed:
+            conn.autocommit = False  # as dramatiq-postgres' own code expects its pooled connections
+        self.pool.putconn(conn)
