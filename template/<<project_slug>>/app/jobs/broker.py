@@ -2,6 +2,10 @@
 
 The broker's tables live in their own PostgreSQL schema, created idempotently by `migrate`
 (`init_schema`), not by an Alembic revision: dramatiq-postgres owns that layout and its own DDL.
+
+Its consumer is dramatiq-postgres' with two statements run differently: a claim is one autocommit
+statement instead of BEGIN, claim, COMMIT, and acks are grouped (acks.py). A no-op job's cost is
+mostly round trips, and the worker runs every one of them under the GIL; docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from typing import Any
 
 import dramatiq_postgres
 import psycopg
-from dramatiq import Middleware
+from dramatiq import Message, Middleware
 from dramatiq.broker import MessageProxy
+from dramatiq.errors import BrokerConnectionError
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -23,7 +28,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 from dramatiq_postgres import PostgresBroker
-from dramatiq_postgres.broker import PostgresConsumer
+from dramatiq_postgres.broker import QUERIES, PostgresConsumer
 
 from ..db import libpq_url
 from ..settings import JobsSettings
@@ -68,11 +73,21 @@ def kind_options(jobs: JobsSettings, kind: str) -> dict[str, Any]:
 
 
 class ForgeConsumer(PostgresConsumer):  # type: ignore[misc]
-    """dramatiq-postgres' consumer, acking in groups (acks.py)."""
+    """dramatiq-postgres' consumer, claiming and acking in one round trip each (acks.py says why)."""
 
     def __init__(self, *, broker: ForgeBroker, **options: Any) -> None:
         super().__init__(broker=broker, **options)
         self.acks = GroupAck(broker.pool, broker.ack_statement, self.queue_name)
+
+    def claim(self, limit: int) -> None:
+        """dramatiq-postgres' CLAIM statement alone, in autocommit: it is atomic without BEGIN/COMMIT."""
+        conn = self.get_consume_conn()
+        conn.autocommit = True
+        try:
+            rows = conn.execute(QUERIES.CLAIM, (self.queue_name, limit, self.broker.worker_id)).fetchall()
+        except psycopg.OperationalError as exc:
+            raise BrokerConnectionError(str(exc)) from exc  # type: ignore[no-untyped-call]
+        self.buffer.extend(Message.decode(payload.encode("utf-8")) for (payload,) in rows)
 
     def ack(self, message: MessageProxy) -> None:
         self.acks.ack(message.message_id)
@@ -80,6 +95,8 @@ class ForgeConsumer(PostgresConsumer):  # type: ignore[misc]
         self.wakeup.set()  # capacity freed: claim more
 
     def close(self) -> None:
+        if self._consume_conn is not None and not self._consume_conn.closed:
+            self._consume_conn.autocommit = False  # back to the pool as dramatiq-postgres lent it
         super().close()
         self.acks.close()
 
