@@ -2,28 +2,29 @@
 
 dramatiq-postgres' `broker.enqueue` commits on a pooled connection of its own, so a job could run
 for a write that later rolls back. Here the message is built exactly as `Actor.message_with_options`
-builds it, Dramatiq's enqueue middleware still runs, and the insert uses dramatiq-postgres' own
-ENQUEUE statement (with its NOTIFY doorbell) on the flush's connection. PostgreSQL then makes the
-job visible, and rings the doorbell, only if and when the transaction (or savepoint) commits.
-The statement's shape is pinned by dramatiq-postgres' minor version and tests/test_jobs_contract.py.
+builds it, Dramatiq's enqueue middleware still runs, and the row is written on the flush's
+connection with what dramatiq-postgres' ENQUEUE statement writes, NOTIFY doorbell included, for
+every job of a write in one statement (one round trip however many hooks a write has). PostgreSQL
+then makes the jobs visible, and rings the doorbell, only if and when the transaction (or
+savepoint) commits. The table layout is pinned by dramatiq-postgres' minor version, and
+tests/test_jobs_contract.py checks our rows against the broker's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from dramatiq import Broker, Message
-from dramatiq_postgres.broker import QUERIES
-from dramatiq_postgres.utils import tidy4json
-from psycopg.types.json import Json
+from dramatiq_postgres.utils import quote_ident
 from sqlalchemy import Connection
 from sqlalchemy import orm as ORM
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..settings import JobsSettings
-from .broker import kind_options
+from .broker import SCHEMA, kind_options
 
 
 class JobsNotConfigured(RuntimeError):
@@ -73,16 +74,42 @@ def build_message(
     return Message(queue_name=queue, actor_name=kind, args=(), kwargs=dict(kwargs), options=dict(options))
 
 
+@cache
+def enqueue_statement(rows: int) -> str:
+    """dramatiq-postgres' ENQUEUE (immediately due, a doorbell per queue) for `rows` messages."""
+    values = ", ".join(["(%s, %s, 'queued', %s::jsonb, now())"] * rows)
+    return (
+        f"WITH enqueued AS (INSERT INTO {quote_ident(SCHEMA)}.queue "
+        f"(queue_name, message_id, state, message, available_at) VALUES {values} RETURNING queue_name) "
+        "SELECT pg_notify('dramatiq.' || queue_name || '.enqueue', '') "
+        "FROM (SELECT DISTINCT queue_name FROM enqueued) AS queues"
+    )
+
+
+Job = tuple[str, str, Mapping[str, Any]]  # kind, queue, kwargs
+
+
+def enqueue_all_on(connection: Connection, jobs: Sequence[Job]) -> list[Message[Any]]:
+    """Insert `jobs` on `connection` in one statement: they commit or roll back with that transaction."""
+    enqueuer = current_enqueuer()
+    messages = [
+        build_message(kind, queue, kwargs, kind_options(enqueuer.jobs, kind)) for kind, queue, kwargs in jobs
+    ]
+    parameters: list[Any] = []
+    for message in messages:
+        enqueuer.broker.emit_before("enqueue", message, None)
+        # Dramatiq's own encoding, as the worker will decode it (dramatiq-postgres re-encodes the same).
+        parameters += [message.queue_name, message.message_id, message.encode().decode()]
+    if messages:
+        connection.exec_driver_sql(enqueue_statement(len(messages)), tuple(parameters))
+    for message in messages:
+        enqueuer.broker.emit_after("enqueue", message, None)
+    return messages
+
+
 def enqueue_on(connection: Connection, kind: str, queue: str, kwargs: Mapping[str, Any]) -> Message[Any]:
     """Insert a job for `kind` on `connection`: it commits or rolls back with that transaction."""
-    enqueuer = current_enqueuer()
-    message = build_message(kind, queue, kwargs, kind_options(enqueuer.jobs, kind))
-    enqueuer.broker.emit_before("enqueue", message, None)
-    connection.exec_driver_sql(
-        QUERIES.ENQUEUE, (message.queue_name, message.message_id, Json(tidy4json(message)), 0)
-    )
-    enqueuer.broker.emit_after("enqueue", message, None)
-    return message
+    return enqueue_all_on(connection, [(kind, queue, kwargs)])[0]
 
 
 def enqueue(session: ORM.Session, kind: str, *, queue: str = "default", **kwargs: Any) -> Message[Any]:
