@@ -51,6 +51,7 @@ class GroupAck:
         self._changed = threading.Condition()
         self._pending: list[_Pending] = []
         self._flushing = False
+        self._closed = False
 
     @property
     def waiting(self) -> int:
@@ -86,20 +87,32 @@ class GroupAck:
 
     def _delete(self, message_ids: list[str]) -> None:
         try:
+            if self._closed:  # a job that outlived its consumer (a stop timeout): borrow a connection
+                with self.pool.connection() as borrowed:
+                    borrowed.execute(self.statement, (message_ids, self.queue_name))
+                return
             if self._conn is None:
                 conn = getconn(self.pool)
                 conn.autocommit = True
                 self._conn = conn
             self._conn.execute(self.statement, (message_ids, self.queue_name))
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            self.close()
+            conn, self._conn = self._conn, None
+            self._release(conn)
             raise BrokerConnectionError(str(exc)) from exc  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
-        """Give the connection back (the pool replaces it if it broke)."""
-        conn, self._conn = self._conn, None
+        """Give the connection back once no DELETE uses it; acks after this borrow one each."""
+        with self._changed:
+            while self._flushing:
+                self._changed.wait()
+            self._closed = True
+            conn, self._conn = self._conn, None
+        self._release(conn)
+
+    def _release(self, conn: psycopg.Connection[Any] | None) -> None:
         if conn is None:
             return
         if not conn.closed:
             conn.autocommit = False  # as dramatiq-postgres' own code expects its pooled connections
-        self.pool.putconn(conn)
+        self.pool.putconn(conn)  # the pool replaces it if it broke
