@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 RUN := $(UV) run --frozen
+# The tests run `uv` by name in rendered projects: a uv that pip put in ~/.local/bin must be on PATH.
+export PATH := $(dir $(UV)):$(PATH)
 DEMO ?= demo
 
 .PHONY: help install test lint demo relock clean
