@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from dramatiq import Broker, Middleware
 from dramatiq.broker import MessageProxy
+from psycopg.types.json import Json
 
 from ..db import libpq_url
 from ..settings import JobsSettings
@@ -99,5 +100,5 @@ def queue_rows(url: str, **kwargs_match: Any) -> list[dict[str, Any]]:
         "WHERE message->'kwargs' @> %s::jsonb ORDER BY position"
     )
     with psycopg.connect(libpq_url(url)) as conn:
-        rows = conn.execute(query, (psycopg.types.json.Json(kwargs_match),)).fetchall()
+        rows = conn.execute(query, (Json(kwargs_match),)).fetchall()
     return [{"message_id": r[0], "queue_name": r[1], "state": r[2], "message": r[3]} for r in rows]
