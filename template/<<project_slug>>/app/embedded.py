@@ -7,6 +7,7 @@ when the last process using it exits. Production images do not ship pgserver.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,15 +19,19 @@ from .settings import ConfigError, Settings
 
 
 def _server(data_dir: Path, cleanup_mode: str) -> Any:
-    try:
-        import pgserver
-    except ImportError:
-        raise ConfigError(
-            "config error: database.url is empty and the embedded PostgreSQL (pgserver, a development "
-            "dependency) is not installed; set FORGE_DATABASE_URL"
-        ) from None
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime directory it does not need here; where
+        # XDG_RUNTIME_DIR is unset (containers, CI) that warns in every test run.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        try:
+            import pgserver
+        except ImportError:
+            raise ConfigError(
+                "config error: database.url is empty and the embedded PostgreSQL (pgserver, a development "
+                "dependency) is not installed; set FORGE_DATABASE_URL"
+            ) from None
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
 
 
 def start_embedded(data_dir: str | Path) -> str:
