@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from dramatiq import Broker, Message
@@ -74,7 +74,7 @@ def build_message(
     return Message(queue_name=queue, actor_name=kind, args=(), kwargs=dict(kwargs), options=dict(options))
 
 
-@cache
+@lru_cache(maxsize=64)  # one per row count: hooks use a handful
 def enqueue_statement(rows: int) -> str:
     """dramatiq-postgres' ENQUEUE (immediately due, a doorbell per queue) for `rows` messages."""
     values = ", ".join(["(%s, %s, 'queued', %s::jsonb, now())"] * rows)
