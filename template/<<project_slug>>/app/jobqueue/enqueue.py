@@ -62,7 +62,7 @@ def current_enqueuer() -> Enqueuer:
     if not _registered:
         raise JobsNotConfigured(
             "a job hook fired but this process has no jobs broker; call "
-            "app.jobs.enqueue.configure_enqueue(build_broker(...), settings.jobs) at start-up"
+            "app.jobqueue.enqueue.configure_enqueue(build_broker(...), settings.jobs) at start-up"
         )
     return _registered[-1]
 
