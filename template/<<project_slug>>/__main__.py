@@ -1,5 +1,7 @@
+"""`python -m <package>`: Forge's command line. Yours: Forge scaffolded it once."""
+
 import sys
 
-from .app.cli import main
+from .app.public import command_line
 
-sys.exit(main())
+sys.exit(command_line())

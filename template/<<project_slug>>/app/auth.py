@@ -1,12 +1,14 @@
 """Who is calling: a user in a tenant. The default proof is a bearer token signed with app.secret_key.
 
-Swap the proof in `<project>/caller.py` (yours to edit); everything else only sees `Caller`.
+Swap the proof in the project's own `caller.py`; everything else only sees `Caller`.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
 from fastapi import HTTPException, Request, status
@@ -17,13 +19,26 @@ AUDIENCE = "forge"
 
 @dataclass(frozen=True, slots=True)
 class Caller:
+    """A user in a tenant. `claims` holds the verified token's claims, for your own checks (roles...)."""
+
     user_id: str
     tenant_id: str
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
-def issue_token(secret: str, user_id: str, tenant_id: str, ttl_seconds: int) -> str:
+def issue_token(
+    secret: str, user_id: str, tenant_id: str, ttl_seconds: int, extra: Mapping[str, Any] | None = None
+) -> str:
+    """A signed token; `extra` adds claims of your own (e.g. {"roles": ["admin"]})."""
     now = int(time.time())
-    claims = {"sub": user_id, "tenant": tenant_id, "aud": AUDIENCE, "iat": now, "exp": now + ttl_seconds}
+    claims = {
+        **(extra or {}),
+        "sub": user_id,
+        "tenant": tenant_id,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -45,7 +60,7 @@ def verify_token(secret: str, token: str) -> Caller:
         raise _unauthorized("token lacks sub or tenant")
     if len(tenant) > 64:
         raise _unauthorized("tenant id longer than 64 characters")
-    return Caller(user_id=user, tenant_id=tenant)
+    return Caller(user_id=user, tenant_id=tenant, claims=claims)
 
 
 def bearer_token(request: Request) -> str:

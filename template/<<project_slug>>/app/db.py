@@ -9,9 +9,6 @@ from dataclasses import dataclass
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-# Registers the ORM listeners that announce committed writes (one NOTIFY per transaction), in every
-# process that writes through a Database: API, workers, scripts.
-from .realtime import events as _live_events  # noqa: F401
 from .settings import DatabaseSettings
 from .tenancy import TENANT_KEY
 

@@ -27,7 +27,6 @@ def tenant_of(session: ORM.Session) -> str | None:
     return value if isinstance(value, str) else None
 
 
-@event.listens_for(ORM.Session, "do_orm_execute")
 def _scope_statements(state: ORM.ORMExecuteState) -> None:
     tenant = tenant_of(state.session)
     if tenant is None or state.is_column_load or state.is_relationship_load:
@@ -37,7 +36,6 @@ def _scope_statements(state: ORM.ORMExecuteState) -> None:
     )
 
 
-@event.listens_for(ORM.Session, "before_flush")
 def _stamp_new_rows(session: ORM.Session, _context: Any, _instances: Any) -> None:
     tenant = tenant_of(session)
     for obj in session.new:
@@ -47,3 +45,13 @@ def _stamp_new_rows(session: ORM.Session, _context: Any, _instances: Any) -> Non
             if tenant is None:
                 raise TenantMissing(f"{type(obj).__name__} has no tenant_id and the session has none")
             obj.tenant_id = tenant
+
+
+LISTENERS = (("do_orm_execute", _scope_statements), ("before_flush", _stamp_new_rows))
+
+
+def install_tenancy() -> None:
+    """Scope every ORM statement of every Session in this process to its tenant (idempotent)."""
+    for name, listener in LISTENERS:
+        if not event.contains(ORM.Session, name, listener):
+            event.listen(ORM.Session, name, listener)

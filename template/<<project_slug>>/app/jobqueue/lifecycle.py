@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..settings import Settings
 from .broker import build_broker
 from .enqueue import configure_enqueue, reset_enqueue
-from .hooks import install_hooks
 
 
 class ApiJobs:
@@ -13,7 +12,6 @@ class ApiJobs:
     rows themselves are written on the request's own database connection."""
 
     def __init__(self, settings: Settings, url: str) -> None:
-        install_hooks()
         self.broker = build_broker(settings.jobs, url, listen=False)
         self.enqueuer = configure_enqueue(self.broker, settings.jobs)
         self.worker = None

@@ -15,10 +15,11 @@ from sqlalchemy import orm as ORM
 
 from ..db import sqlalchemy_url
 from ..settings import JobsSettings
+from ..write_path import install_write_path
 from .broker import build_broker, kind_options
 from .context import JobContext, current_tenant
 from .enqueue import configure_enqueue, reset_enqueue
-from .hooks import KIND_QUEUES, install_hooks
+from .hooks import KIND_QUEUES
 from .middleware import Discard
 from .registry import JobSpec
 
@@ -84,8 +85,8 @@ class JobsRuntime:
                 priority=0,
                 options=options,
             )
-        # Jobs write rows too: their writes enqueue hook jobs like the API's do.
-        install_hooks()
+        # Jobs write rows too: tenant-scoped, enqueuing hook jobs and announcing changes like the API's.
+        install_write_path()
         self.enqueuer = configure_enqueue(self.broker, jobs)
         dramatiq.set_broker(self.broker)
 

@@ -33,7 +33,6 @@ NOTIFY = SA.text(
 )
 
 Op = Literal["created", "updated", "deleted", "refresh"]
-ROW_OPS: tuple[Op, ...] = ("created", "updated", "deleted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +51,42 @@ class Change:
         return cls(tenant, topic, "refresh")
 
 
+Key = tuple[str, str, Op]
+
+
 @dataclass
-class _Pending:
-    """Rows changed so far in the session's transaction: (tenant, topic, op) -> ids."""
+class Pending:
+    """Rows changed so far in the session's transaction, per (sub)transaction that flushed them.
 
-    rows: dict[tuple[str, str, Op], set[int]] = field(default_factory=lambda: defaultdict(set))
+    A savepoint rolled back takes back only what was flushed inside it (SQLAlchemy reports that
+    rollback with the same event as a full one); a savepoint released hands its rows to its parent.
+    """
 
-    def add(self, obj: object, op: Op) -> None:
+    rows: dict[ORM.SessionTransaction, dict[Key, set[int]]] = field(default_factory=dict)
+
+    def add(self, transaction: ORM.SessionTransaction, obj: object, op: Op) -> None:
         if isinstance(obj, TenantScoped) and obj.tenant_id is not None and obj.id is not None:
-            self.rows[(obj.tenant_id, _topic(obj), op)].add(obj.id)
+            self.rows.setdefault(transaction, defaultdict(set))[(obj.tenant_id, _topic(obj), op)].add(obj.id)
+
+    def forget(self, rolled_back: ORM.SessionTransaction) -> None:
+        for transaction in list(self.rows):
+            if _within(transaction, rolled_back):
+                del self.rows[transaction]
+
+    def changes(self) -> list[Change]:
+        merged: dict[Key, set[int]] = defaultdict(set)
+        for rows in self.rows.values():
+            for key, ids in rows.items():
+                merged[key] |= ids
+        return [Change(t, topic, op, tuple(sorted(ids))) for (t, topic, op), ids in sorted(merged.items())]
+
+
+def _within(transaction: ORM.SessionTransaction | None, ancestor: ORM.SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _topic(obj: TenantScoped) -> str:
@@ -92,36 +118,35 @@ def decode(payload: str) -> list[Change]:
     return [Change(tenant, topic, op, tuple(ids), xid) for tenant, topic, op, ids in data["c"]]
 
 
-def _pending(session: ORM.Session) -> _Pending:
+def _pending(session: ORM.Session) -> Pending:
     pending = session.info.get(PENDING_KEY)
-    if not isinstance(pending, _Pending):
-        pending = session.info[PENDING_KEY] = _Pending()
+    if not isinstance(pending, Pending):
+        pending = session.info[PENDING_KEY] = Pending()
     return pending
 
 
-@event.listens_for(ORM.Session, "after_flush")
 def _collect(session: ORM.Session, _context: Any) -> None:
     """Record what this flush wrote; `dirty` counts only rows whose attributes really changed."""
     pending = _pending(session)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:
+        return
     for obj in session.new:
-        pending.add(obj, "created")
+        pending.add(transaction, obj, "created")
     for obj in session.dirty:
         if session.is_modified(obj, include_collections=False):
-            pending.add(obj, "updated")
+            pending.add(transaction, obj, "updated")
     for obj in session.deleted:
-        pending.add(obj, "deleted")
+        pending.add(transaction, obj, "deleted")
 
 
-@event.listens_for(ORM.Session, "before_commit")
 def _announce(session: ORM.Session) -> None:
     """Flush what is left, then send one NOTIFY on the transaction's own connection."""
     session.flush()
     pending = session.info.pop(PENDING_KEY, None)
-    if not isinstance(pending, _Pending) or not pending.rows:
+    changes = pending.changes() if isinstance(pending, Pending) else []
+    if not changes:
         return
-    changes = [
-        Change(t, topic, op, tuple(sorted(ids))) for (t, topic, op), ids in sorted(pending.rows.items())
-    ]
     # One round trip: the transaction id is filled in by PostgreSQL, into a slot as wide as the
     # largest xid8, so the size guard in `encode` still holds.
     session.connection().execute(
@@ -129,6 +154,17 @@ def _announce(session: ORM.Session) -> None:
     )
 
 
-@event.listens_for(ORM.Session, "after_rollback")
-def _forget(session: ORM.Session) -> None:
-    session.info.pop(PENDING_KEY, None)
+def _forget(session: ORM.Session, previous_transaction: ORM.SessionTransaction) -> None:
+    pending = session.info.get(PENDING_KEY)
+    if isinstance(pending, Pending):
+        pending.forget(previous_transaction)
+
+
+LISTENERS = (("after_flush", _collect), ("before_commit", _announce), ("after_soft_rollback", _forget))
+
+
+def install_change_events() -> None:
+    """Announce committed writes of every Session in this process (idempotent)."""
+    for name, listener in LISTENERS:
+        if not event.contains(ORM.Session, name, listener):
+            event.listen(ORM.Session, name, listener)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..schemas import Resource
+
 INPUT_TYPES = {
     "int": "number",
     "float": "number",
@@ -23,6 +25,8 @@ INPUT_TYPES = {
 
 @dataclass(frozen=True, slots=True)
 class FormField:
+    """How one field of a resource (its `FieldSpec`) shows in a form and comes back from it."""
+
     name: str
     kind: str
     optional: bool = False
@@ -79,3 +83,7 @@ def form_data(fields: Sequence[FormField], form: Mapping[str, Any]) -> dict[str,
         value = form.get(f.name)
         data[f.name] = f.parsed(value if isinstance(value, str) else None)
     return data
+
+
+def form_fields(resource: Resource[Any]) -> list[FormField]:
+    return [FormField(f.name, f.kind, optional=f.optional) for f in resource.fields]

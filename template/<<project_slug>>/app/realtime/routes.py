@@ -8,25 +8,26 @@ and sends the caller's Authorization header on every request (taken from the pag
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-import sqlalchemy as SA
 from datastar_py import ServerSentEventGenerator as SSE
 from datastar_py.consts import ElementPatchMode
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..crud import Resource, RowId, _commit
+from .. import writes
+from ..auth import bearer_token
+from ..crud import RowId
 from ..db import Database, libpq_url
 from ..deps import CallerDep, SessionDep
+from ..rules import Rules
+from ..schemas import Resource
 from ..settings import Settings
-from .fields import FIELDS
-from .forms import form_data
+from .forms import form_data, form_fields
 from .hub import PostgresHub
 from .streams import Limiter, StreamStats, live_response
 from .views import LiveView, template_environment
@@ -61,7 +62,7 @@ class Live:
         )
         await hub.start()
         templates = template_environment()
-        views = {r.name: LiveView(r, FIELDS[r.name], database, templates, LIVE_PREFIX) for r in resources}
+        views = {r.name: LiveView(r, form_fields(r), database, templates, LIVE_PREFIX) for r in resources}
         return cls(settings, hub, Limiter(sse.max_connections, sse.max_per_user, StreamStats()), views)
 
     async def close(self) -> None:
@@ -73,21 +74,15 @@ def _live(request: Request) -> Live:
     return live
 
 
-def _authorization(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    token = request.query_params.get("token", "")
-    return header or (f"Bearer {token}" if token else "")
-
-
-def live_router(resources: tuple[Resource[Any], ...]) -> APIRouter:
+def live_router(resources: tuple[Resource[Any], ...], rules: Mapping[str, Rules]) -> APIRouter:
     router = APIRouter(prefix=LIVE_PREFIX, include_in_schema=False)
     for resource in resources:
-        _add_routes(router, resource)
+        _add_routes(router, resource, rules[resource.name])
     return router
 
 
-def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
-    name, path, model = resource.name, resource.path, resource.model
+def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> None:
+    name, path = resource.name, resource.path
 
     @router.get(path, response_class=HTMLResponse, name=f"live_{name}_page")
     async def page(request: Request, caller: CallerDep) -> HTMLResponse:
@@ -100,7 +95,7 @@ def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
             app_name=live.settings.app.name,
             datastar_url=live.settings.sse.datastar_url,
             stream_url=f"{view.url}/stream",
-            signals=json.dumps({"_auth": _authorization(request)}),
+            signals=json.dumps({"_auth": f"Bearer {bearer_token(request)}"}),
         )
         return HTMLResponse(html)
 
@@ -111,29 +106,22 @@ def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
             live.views[name], caller.tenant_id, caller.user_id, live.hub, live.limiter, live.settings.sse
         )
 
-    async def load(session: AsyncSession, row_id: int) -> Any:
-        row = await session.scalar(SA.select(model).where(model.id == row_id))
-        if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{name} not found")
-        return row
-
     async def submit(
         request: Request,
-        session: AsyncSession,
         schema: type[BaseModel],
-        write: Callable[[dict[str, Any]], Awaitable[None]],
+        write: Callable[[dict[str, Any]], Awaitable[object]],
         *,
         reset: bool = False,
     ) -> Response:
-        """Validate the form with the resource's schema, write, commit; answer with the error line
-        (and, with `reset`, an emptied form once the write succeeded).
+        """Validate the form with the resource's schema, then write through the resource's one write
+        path (rules, commit); answer with the error line (and, with `reset`, an emptied form once the
+        write succeeded).
 
         The change itself reaches this page (and every other) through its stream.
         """
         try:
-            payload = schema.model_validate(form_data(FIELDS[name], await request.form()))
+            payload = schema.model_validate(form_data(form_fields(resource), await request.form()))
             await write(payload.model_dump(exclude_unset=True))
-            await _commit(session, resource)
             done = live_errors(name, "")
             if reset:
                 # Replaced, not morphed: a morph could keep what the user typed.
@@ -149,27 +137,22 @@ def _add_routes(router: APIRouter, resource: Resource[Any]) -> None:
         return Response(live_errors(name, message), media_type="text/event-stream")
 
     @router.post(path, name=f"live_{name}_create")
-    async def create(request: Request, session: SessionDep) -> Response:
+    async def create(request: Request, session: SessionDep, caller: CallerDep) -> Response:
+        async def write(data: dict[str, Any]) -> object:
+            return await writes.create(session, resource, rules, caller, data)
 
-        async def write(data: dict[str, Any]) -> None:
-            session.add(model(**data))
-
-        return await submit(request, session, resource.create, write, reset=True)
+        return await submit(request, resource.create, write, reset=True)
 
     @router.post(f"{path}/{{row_id}}", name=f"live_{name}_update")
-    async def update(request: Request, session: SessionDep, row_id: RowId) -> Response:
-        row = await load(session, row_id)
+    async def update(request: Request, session: SessionDep, caller: CallerDep, row_id: RowId) -> Response:
+        async def write(data: dict[str, Any]) -> object:
+            return await writes.update(session, resource, rules, caller, row_id, data)
 
-        async def write(data: dict[str, Any]) -> None:
-            for key, value in data.items():
-                setattr(row, key, value)
-
-        return await submit(request, session, resource.patch, write)
+        return await submit(request, resource.patch, write)
 
     @router.post(f"{path}/{{row_id}}/delete", name=f"live_{name}_delete")
-    async def delete(session: SessionDep, row_id: RowId) -> Response:
-        await session.delete(await load(session, row_id))
-        await _commit(session, resource)
+    async def delete(session: SessionDep, caller: CallerDep, row_id: RowId) -> Response:
+        await writes.delete(session, resource, rules, caller, row_id)
         return Response(live_errors(name, ""), media_type="text/event-stream")
 
 

@@ -18,19 +18,21 @@ import sqlalchemy as SA
 from datastar_py import ServerSentEventGenerator as SSE
 from datastar_py.consts import ElementPatchMode
 
-from ..crud import Resource
 from ..db import Database
+from ..schemas import Resource
 from .events import Change
 from .forms import FormField
 
+# Forge's templates, and the project's own folder beside `app/`, which wins for any name it holds.
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+OWN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # A live page shows at most this many rows (the oldest first); use the JSON API to page further.
 MAX_ROWS = 500
 
 
 def template_environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader([OWN_TEMPLATES, TEMPLATES]),
         autoescape=jinja2.select_autoescape(default=True),
         trim_blocks=True,
         lstrip_blocks=True,

@@ -18,12 +18,13 @@ from sqlalchemy import orm as ORM
 
 from ..db import libpq_url, sqlalchemy_url
 from ..jobqueue.broker import SCHEMA
-from ..jobqueue.hooks import HOOKS, install_hooks
+from ..jobqueue.hooks import HOOKS
 from ..jobqueue.registry import JobSpec, discover
 from ..jobqueue.runtime import JobsRuntime
 from ..resources import RESOURCES
 from ..settings import JobsSettings
 from ..tenancy import TENANT_KEY
+from ..write_path import install_write_path
 from .runs import JobRun
 from .samples import body
 
@@ -137,7 +138,7 @@ def run_through_hook(kind: str, jobs: JobsSettings, url: str, tenant: str) -> Jo
     def fields(n: int) -> dict[str, Any]:
         return resource.create.model_validate(body(name, n)).model_dump()
 
-    install_hooks()
+    install_write_path()
     engine = create_engine(sqlalchemy_url(url))
     try:
         # Eight threads and a minute: earlier tests of the session may have left a backlog on the queue.

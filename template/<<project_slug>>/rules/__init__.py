@@ -1,0 +1,1 @@
+"""Business rules of your resources, one module per resource. Yours: `copier update` never touches them."""
