@@ -16,7 +16,7 @@ from typing import Any
 import copier
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_FILES = ("copier.yml", "template")
+TEMPLATE_FILES = ("copier.yml", "template", "hooks")
 # A Copier delimiter that survived rendering: `<< name`, `<%`, `%>`, `<#`, `#>`.
 LEFTOVER_DELIMITER = re.compile(r"<<\s*[\w_]|<%|%>|<#|#>")
 IGNORED_DIRS = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".forge"}
