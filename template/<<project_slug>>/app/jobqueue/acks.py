@@ -3,7 +3,8 @@
 Dramatiq acks from each worker thread as its job finishes. dramatiq-postgres spends four round
 trips on each (a pooled checkout with a liveness query, BEGIN, a DELETE that also NOTIFYs an
 `.ack` channel nobody listens to, COMMIT), and the NOTIFY takes PostgreSQL's global notify lock
-at every commit. In a no-op job that is most of the worker's CPU.
+at every commit. In a no-op job that is most of the worker's CPU. The statement and the pool
+handling are the library adapter's (adapters/dramatiq_postgres.py).
 
 `GroupAck` is group commit: the thread that finds no DELETE in flight runs one for every ack
 pending, on a connection of its own in autocommit; threads that ack meanwhile wait and ride on
@@ -19,15 +20,8 @@ from typing import Any
 
 import psycopg
 from dramatiq.errors import BrokerConnectionError
-from dramatiq_postgres.utils import getconn, quote_ident
 
-
-def ack_statement(schema: str) -> str:
-    """dramatiq-postgres' ACK without its NOTIFY, for many messages of one queue at once."""
-    return (
-        f"DELETE FROM {quote_ident(schema)}.queue "
-        "WHERE message_id = ANY(%s::uuid[]) AND queue_name = %s AND state = 'consumed'"
-    )
+from ..adapters.dramatiq_postgres import checkin, checkout
 
 
 class _Pending:
@@ -43,6 +37,7 @@ class GroupAck:
     """The acks of one queue's consumer; `ack` is called from any worker thread."""
 
     def __init__(self, pool: Any, statement: str, queue_name: str) -> None:
+        """`statement` is `adapters.dramatiq_postgres.ack_statement(schema)`; `pool` the broker's."""
         self.pool = pool
         self.statement = statement
         self.queue_name = queue_name
@@ -92,9 +87,7 @@ class GroupAck:
                     borrowed.execute(self.statement, (message_ids, self.queue_name))
                 return
             if self._conn is None:
-                conn = getconn(self.pool)
-                conn.autocommit = True
-                self._conn = conn
+                self._conn = checkout(self.pool)
             self._conn.execute(self.statement, (message_ids, self.queue_name))
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             conn, self._conn = self._conn, None
@@ -111,8 +104,5 @@ class GroupAck:
         self._release(conn)
 
     def _release(self, conn: psycopg.Connection[Any] | None) -> None:
-        if conn is None:
-            return
-        if not conn.closed:
-            conn.autocommit = False  # as dramatiq-postgres' own code expects its pooled connections
-        self.pool.putconn(conn)  # the pool replaces it if it broke
+        if conn is not None:
+            checkin(self.pool, conn)

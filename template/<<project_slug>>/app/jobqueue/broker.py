@@ -5,7 +5,8 @@ The broker's tables live in their own PostgreSQL schema, created idempotently by
 
 Its consumer is dramatiq-postgres' with two statements run differently: a claim is one autocommit
 statement instead of BEGIN, claim, COMMIT, and acks are grouped (acks.py). A no-op job's cost is
-mostly round trips, and the worker runs every one of them under the GIL; docs/BENCHMARKS.md.
+mostly round trips, and the worker runs every one of them under the GIL; docs/BENCHMARKS.md. What
+that takes of the library's internals is in adapters/dramatiq_postgres.py, and only there.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import dramatiq_postgres
 import psycopg
-from dramatiq import Message, Middleware
-from dramatiq.broker import MessageProxy
-from dramatiq.errors import BrokerConnectionError
+from dramatiq import Middleware
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -27,12 +25,16 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
-from dramatiq_postgres import PostgresBroker
-from dramatiq_postgres.broker import QUERIES, PostgresConsumer
 
+from ..adapters.dramatiq_postgres import (
+    OneStatementConsumer,
+    PostgresBroker,
+    ack_statement,
+    create_schema,
+)
 from ..db import libpq_url
 from ..settings import JobsSettings
-from .acks import GroupAck, ack_statement
+from .acks import GroupAck
 from .middleware import Discard, TenantContext
 from .telemetry import JobTelemetry
 
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.forge_schedule_tick (
 def init_schema(url: str) -> bool:
     """Create the broker's schema if missing (concurrency-safe); True when it was created now."""
     with psycopg.connect(libpq_url(url)) as conn, conn.transaction(), conn.cursor() as cursor:
-        created: bool = dramatiq_postgres.init(cursor, schema=SCHEMA)
+        created = create_schema(cursor, SCHEMA)
         cursor.execute(TICKS_DDL)
     return created
 
@@ -72,42 +74,18 @@ def kind_options(jobs: JobsSettings, kind: str) -> dict[str, Any]:
     return {name: value for name, value in options.items() if value is not None}
 
 
-class ForgeConsumer(PostgresConsumer):  # type: ignore[misc]
-    """dramatiq-postgres' consumer, claiming and acking in one round trip each (acks.py says why)."""
-
-    def __init__(self, *, broker: ForgeBroker, **options: Any) -> None:
-        super().__init__(broker=broker, **options)
-        self.acks = GroupAck(broker.pool, broker.ack_statement, self.queue_name)
-
-    def claim(self, limit: int) -> None:
-        """dramatiq-postgres' CLAIM statement alone, in autocommit: it is atomic without BEGIN/COMMIT."""
-        conn = self.get_consume_conn()
-        conn.autocommit = True
-        try:
-            rows = conn.execute(QUERIES.CLAIM, (self.queue_name, limit, self.broker.worker_id)).fetchall()
-        except psycopg.OperationalError as exc:
-            raise BrokerConnectionError(str(exc)) from exc  # type: ignore[no-untyped-call]
-        self.buffer.extend(Message.decode(payload.encode("utf-8")) for (payload,) in rows)
-
-    def ack(self, message: MessageProxy) -> None:
-        self.acks.ack(message.message_id)
-        self.in_processing.discard(message.message_id)
-        self.wakeup.set()  # capacity freed: claim more
-
-    def close(self) -> None:
-        if self._consume_conn is not None and not self._consume_conn.closed:
-            self._consume_conn.autocommit = False  # back to the pool as dramatiq-postgres lent it
-        super().close()
-        self.acks.close()
-
-
 class ForgeBroker(PostgresBroker):  # type: ignore[misc]
+    """dramatiq-postgres' broker whose consumers claim in one statement and ack in groups."""
+
     def __init__(self, *, schema: str, **options: Any) -> None:
         super().__init__(schema=schema, **options)
         self.ack_statement = ack_statement(schema)
 
-    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 30000) -> ForgeConsumer:
-        return ForgeConsumer(broker=self, queue_name=queue_name, prefetch=prefetch, timeout=timeout)
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 30000) -> OneStatementConsumer:
+        acks = GroupAck(self.pool, self.ack_statement, queue_name)
+        return OneStatementConsumer(
+            broker=self, acker=acks, queue_name=queue_name, prefetch=prefetch, timeout=timeout
+        )
 
 
 def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> ForgeBroker:

@@ -14,12 +14,13 @@ from ..models import TenantScoped
 from ..resources import RESOURCES
 from ..tenancy import TENANT_KEY
 
-_TENANT: ContextVar[str | None] = ContextVar("forge_job_tenant", default=None)
+# Set by the TenantContext middleware around each job run; read through `current_tenant`.
+JOB_TENANT: ContextVar[str | None] = ContextVar("forge_job_tenant", default=None)
 
 
 def current_tenant() -> str | None:
     """The tenant of the job running in this thread (set by the TenantContext middleware)."""
-    return _TENANT.get()
+    return JOB_TENANT.get()
 
 
 @dataclass

@@ -6,23 +6,22 @@ builds it, Dramatiq's enqueue middleware still runs, and the row is written on t
 connection with what dramatiq-postgres' ENQUEUE statement writes, NOTIFY doorbell included, for
 every job of a write in one statement (one round trip however many hooks a write has). PostgreSQL
 then makes the jobs visible, and rings the doorbell, only if and when the transaction (or
-savepoint) commits. The table layout is pinned by dramatiq-postgres' minor version, and
-tests/test_jobs_contract.py checks our rows against the broker's own.
+savepoint) commits. The statement is the library adapter's (adapters/dramatiq_postgres.py), and
+tests/forge/test_jobs_contract.py checks our rows against the broker's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from dramatiq import Broker, Message
-from dramatiq_postgres.utils import quote_ident
 from sqlalchemy import Connection
 from sqlalchemy import orm as ORM
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..adapters.dramatiq_postgres import enqueue_parameters, enqueue_statement
 from ..settings import JobsSettings
 from .broker import SCHEMA, kind_options
 
@@ -74,18 +73,6 @@ def build_message(
     return Message(queue_name=queue, actor_name=kind, args=(), kwargs=dict(kwargs), options=dict(options))
 
 
-@lru_cache(maxsize=64)  # one per row count: hooks use a handful
-def enqueue_statement(rows: int) -> str:
-    """dramatiq-postgres' ENQUEUE (immediately due, a doorbell per queue) for `rows` messages."""
-    values = ", ".join(["(%s, %s, 'queued', %s::jsonb, now())"] * rows)
-    return (
-        f"WITH enqueued AS (INSERT INTO {quote_ident(SCHEMA)}.queue "
-        f"(queue_name, message_id, state, message, available_at) VALUES {values} RETURNING queue_name) "
-        "SELECT pg_notify('dramatiq.' || queue_name || '.enqueue', '') "
-        "FROM (SELECT DISTINCT queue_name FROM enqueued) AS queues"
-    )
-
-
 Job = tuple[str, str, Mapping[str, Any]]  # kind, queue, kwargs
 
 
@@ -95,13 +82,12 @@ def enqueue_all_on(connection: Connection, jobs: Sequence[Job]) -> list[Message[
     messages = [
         build_message(kind, queue, kwargs, kind_options(enqueuer.jobs, kind)) for kind, queue, kwargs in jobs
     ]
-    parameters: list[Any] = []
     for message in messages:
         enqueuer.broker.emit_before("enqueue", message, None)
-        # Dramatiq's own encoding, as the worker will decode it (dramatiq-postgres re-encodes the same).
-        parameters += [message.queue_name, message.message_id, message.encode().decode()]
     if messages:
-        connection.exec_driver_sql(enqueue_statement(len(messages)), tuple(parameters))
+        # Encoded after the enqueue middleware ran: it adds options (the trace context) to each message.
+        statement = enqueue_statement(SCHEMA, len(messages))
+        connection.exec_driver_sql(statement, enqueue_parameters(messages))
     for message in messages:
         enqueuer.broker.emit_after("enqueue", message, None)
     return messages

@@ -15,7 +15,7 @@ from dramatiq import Broker, Message, Middleware
 from dramatiq.broker import MessageProxy
 from loguru import logger
 
-from .context import _TENANT
+from .context import JOB_TENANT
 
 DiscardCallback = Callable[[Message[Any], str], None]
 
@@ -25,7 +25,7 @@ class TenantContext(Middleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         tenant = message.kwargs.get("tenant_id")
-        _TENANT.set(tenant if isinstance(tenant, str) else None)
+        JOB_TENANT.set(tenant if isinstance(tenant, str) else None)
 
     def after_process_message(
         self,
@@ -35,10 +35,10 @@ class TenantContext(Middleware):
         result: Any = None,
         exception: BaseException | None = None,
     ) -> None:
-        _TENANT.set(None)
+        JOB_TENANT.set(None)
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
-        _TENANT.set(None)
+        JOB_TENANT.set(None)
 
 
 def resolve_callback(path: str, origin: str) -> DiscardCallback:

@@ -1,0 +1,1 @@
+"""Where Forge relies on a library's private names or undocumented behaviour: one module per library."""
