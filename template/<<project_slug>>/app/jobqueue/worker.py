@@ -27,7 +27,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from ..build_info import build_info
-from ..observe.admin import AdminState, AdminThread
+from ..observe.admin import AdminState
+from ..observe.serving import AdminThread
 from ..observe.tracing import configure_tracing, flush_traces
 from ..settings import QueueSettings, Settings
 from .registry import discover

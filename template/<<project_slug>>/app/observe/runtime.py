@@ -22,14 +22,15 @@ from sqlalchemy import text
 from ..build_info import build_info
 from ..db import Database
 from ..settings import Settings
-from .admin import AdminServer, AdminState, running_admin
-from .metrics import (
+from .admin import AdminState
+from .instrumentation import (
     HttpMetricsMiddleware,
     instrument_engine,
     refresh_notify_queue_usage,
     refresh_pool_gauges,
 )
-from .tracing import configure_tracing, fastapi_telemetry, flush_traces, instrument_engine_tracing
+from .serving import AdminServer, running_admin
+from .tracing import configure_tracing, fastapi_telemetry, flush_traces
 
 
 def telemetry_config(settings: Settings) -> TelemetryConfig:
@@ -56,10 +57,8 @@ async def observed(app: FastAPI, settings: Settings, database: Database) -> Asyn
     """Instrument the engine, serve the admin app for the lifespan, drain and flush on the way out."""
     state: AdminState = app.state.admin_state
     engine = database.engine
-    if settings.observe.metrics:
-        instrument_engine(engine)
-    if settings.observe.tracing:
-        instrument_engine_tracing(engine, _provider(settings))
+    provider = _provider(settings) if settings.observe.tracing else None
+    instrument_engine(engine, metrics=settings.observe.metrics, provider=provider)
 
     async def database_answers() -> None:
         async with engine.connect() as conn:

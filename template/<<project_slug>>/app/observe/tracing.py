@@ -1,4 +1,4 @@
-"""OpenTelemetry traces: one server span per HTTP request, a span per SQL statement under it.
+"""OpenTelemetry traces: the tracer provider, its configuration, and span helpers.
 
 The SDK tracer provider is process-wide (OpenTelemetry allows setting the global one once), so
 `configure_tracing` is idempotent. Spans always exist while tracing is on, so log lines carry trace
@@ -9,9 +9,8 @@ OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names an OTL
 HTTP spans come from FastAPI's native telemetry (FastAPI >= 0.142), told which provider to use and
 to make only the request span: no per-message send/receive spans (an SSE stream stays one span),
 no per-dependency operation spans. It costs well under half of what the contrib ASGI middleware
-does per request (call counts in docs/BENCHMARKS.md). SQL spans come from two cursor events here,
-for the same reason and because opentelemetry-instrumentation-sqlalchemy 0.66b refuses
-SQLAlchemy 2.1 without skip_dep_check and instruments one engine per process.
+does per request (call counts in docs/BENCHMARKS.md). SQL spans come from the cursor events of
+instrumentation.py, the same ones that record the query metrics.
 
 Jobs: the code that enqueues calls `trace_headers()` and stores the dict in the message; the worker
 runs each job in `start_linked_span(kind, headers)`, a new trace linked to the request's span. A
@@ -24,7 +23,6 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
@@ -33,23 +31,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import Attributes, AttributeValue
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from .metrics import statement_operation
 
 OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 TRACER_NAME = "forge"
-MAX_STATEMENT_CHARS = 2000
-_SPANS = "forge_query_spans"
 _untraced: ContextVar[bool] = ContextVar("forge_untraced", default=False)
 
 _provider: TracerProvider | None = None
 
 
-class _TracerProvider(TracerProvider):
+class ExportGatedTracerProvider(TracerProvider):
     """The SDK provider, recording spans only once something receives them.
 
     Without a span processor (no OTLP endpoint) every span would be built, filled with attributes and
@@ -70,7 +62,7 @@ class _TracerProvider(TracerProvider):
 
 
 class _RecordWhenExported(Sampler):
-    def __init__(self, provider: _TracerProvider, delegate: Sampler) -> None:
+    def __init__(self, provider: ExportGatedTracerProvider, delegate: Sampler) -> None:
         self.provider = provider
         self.delegate = delegate
 
@@ -111,7 +103,7 @@ def configure_tracing(service_name: str, service_version: str) -> TracerProvider
     if isinstance(current, TracerProvider):  # someone (opentelemetry-instrument) got there first
         _provider = current
         return current
-    provider = _TracerProvider(
+    provider = ExportGatedTracerProvider(
         Resource.create({"service.name": service_name, "service.version": service_version})
     )
     if otlp_configured():
@@ -156,49 +148,10 @@ def untraced() -> Iterator[None]:
         _untraced.reset(token)
 
 
-def instrument_engine_tracing(engine: AsyncEngine, provider: TracerProvider) -> None:
-    """A CLIENT span per SQL statement, child of the current span (the request's).
-
-    Only while spans are recorded: a non-recording SQL span is a leaf nobody sees, so none is made.
-    """
-    tracer = provider.get_tracer(TRACER_NAME)
-    url = engine.url
-    namespace = url.database or ""
-    static: dict[str, AttributeValue] = {"db.system.name": "postgresql", "db.namespace": namespace}
-    if url.host:
-        static["server.address"] = url.host
-    if url.port:
-        static["server.port"] = url.port
-
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _start(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        if not getattr(provider, "exporting", True) or _untraced.get():
-            return
-        operation = statement_operation(statement)
-        span = tracer.start_span(f"{operation} {namespace}", kind=SpanKind.CLIENT)
-        if span.is_recording():
-            span.set_attributes(static)
-            span.set_attribute("db.operation.name", operation)
-            span.set_attribute("db.query.text", statement[:MAX_STATEMENT_CHARS])
-        conn.info.setdefault(_SPANS, []).append(span)
-
-    @event.listens_for(engine.sync_engine, "after_cursor_execute")
-    def _end(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
-        spans = conn.info.get(_SPANS)
-        if spans and getattr(provider, "exporting", True) and not _untraced.get():
-            spans.pop().end()
-
-    @event.listens_for(engine.sync_engine, "handle_error")
-    def _fail(context: Any) -> None:
-        spans = context.connection.info.get(_SPANS) if context.connection is not None else None
-        if not spans or _untraced.get():
-            return
-        span = spans.pop()
-        error = context.original_exception
-        span.record_exception(error)
-        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-        span.set_attribute("error.type", type(error).__name__)
-        span.end()
+def spans_wanted(provider: TracerProvider) -> bool:
+    """Whether a span started now would reach anyone: a processor is attached and the code is traced."""
+    exporting: bool = getattr(provider, "exporting", True)  # False: ExportGatedTracerProvider, none yet
+    return exporting and not _untraced.get()
 
 
 def trace_headers() -> dict[str, str]:

@@ -3,6 +3,7 @@
 Limits count open streams per process (in total and per user): N processes hold up to N times the
 configured numbers. The slot is taken inside the response's `__call__`, i.e. for exactly as long as
 the stream is being sent, and released however it ends (client gone, send timeout, shutdown, error).
+What that relies on of sse-starlette is in adapters/sse_starlette.py.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from typing import Any
 import anyio
 from datastar_py import ServerSentEventGenerator as SSE
 from loguru import logger
-from sse_starlette import EventSourceResponse, ServerSentEvent
-from sse_starlette.sse import SendTimeoutError
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from ..adapters.sse_starlette import EventSourceResponse, SendTimeoutError, ServerSentEvent
 from ..observe.metrics import SSE_DROPS, SSE_DURATION, SSE_EVENTS, SSE_OPEN, SSE_REJECTIONS
 from ..settings import SseSettings
 from .events import Change
