@@ -58,20 +58,17 @@ class HubStats:
     connects: int = 0
     notifications: int = 0
     malformed: int = 0
-    # Events dropped because a subscriber's queue was full (each such burst becomes one refresh).
-    dropped: int = 0
 
 
 class Subscription:
     """One reader's bounded queue of events for a (topic, tenant)."""
 
-    __slots__ = ("topic", "tenant", "_queue", "_stats", "_finished")
+    __slots__ = ("topic", "tenant", "_queue", "_finished")
 
-    def __init__(self, topic: str, tenant: str, size: int, stats: HubStats) -> None:
+    def __init__(self, topic: str, tenant: str, size: int) -> None:
         self.topic = topic
         self.tenant = tenant
         self._queue: asyncio.Queue[Event] = asyncio.Queue(size)
-        self._stats = stats
         self._finished = False
 
     def offer(self, event: Event) -> None:
@@ -90,7 +87,6 @@ class Subscription:
             self._queue.get_nowait()
             dropped += 1
         if dropped:
-            self._stats.dropped += dropped
             SSE_DROPS.labels(self.topic, reason).inc(dropped)
         self._queue.put_nowait(event)
 
@@ -129,13 +125,9 @@ class FanoutHub:
         self._queue_size = queue_size
         self._groups: dict[tuple[str, str], set[Subscription]] = {}
 
-    @property
-    def subscribers(self) -> int:
-        return sum(len(group) for group in self._groups.values())
-
     @contextmanager
     def subscribe(self, topic: str, tenant: str) -> Iterator[Subscription]:
-        subscription = Subscription(topic, tenant, self._queue_size, self.stats)
+        subscription = Subscription(topic, tenant, self._queue_size)
         key = (topic, tenant)
         self._groups.setdefault(key, set()).add(subscription)
         try:

@@ -36,11 +36,13 @@ FAREWELL = Event(Change.refresh("", ""))
 
 @dataclass
 class StreamStats:
+    """What the limiter counts with, and what Prometheus has no family for.
+
+    Rejections, events sent and readers cut off are counted by the sse_* families of observe/metrics.py.
+    """
+
     open: int = 0
     opened: int = 0
-    rejected: int = 0
-    events: int = 0
-    send_timeouts: int = 0
     farewells: int = 0
     per_user: dict[str, int] = field(default_factory=dict)
 
@@ -56,7 +58,6 @@ class Limiter:
     def acquire(self, user: str) -> bool:
         held = self.stats.per_user.get(user, 0)
         if self.stats.open >= self.max_total or held >= self.max_per_user:
-            self.stats.rejected += 1
             SSE_REJECTIONS.labels(
                 "max_connections" if self.stats.open >= self.max_total else "max_per_user"
             ).inc()
@@ -109,7 +110,6 @@ class LimitedEventSourceResponse(EventSourceResponse):
             await super().__call__(scope, receive, send)
         except SendTimeoutError:
             # The reader stopped reading: drop it rather than buffer for it.
-            self._limiter.stats.send_timeouts += 1
             SSE_DROPS.labels(self._stream, "send_timeout").inc()
             logger.info("live stream closed: the client stopped reading")
         finally:
@@ -150,7 +150,6 @@ async def live_events(
                 rendered = await event.once(view.render_change)
                 snapshot = rendered.snapshot or snapshot
                 if rendered.data:
-                    stats.events += 1
                     sent.inc()
                     yield rendered.data
         finally:
