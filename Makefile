@@ -21,9 +21,10 @@ test: install  ## every template test: validators, render matrix, generated suit
 	$(RUN) pytest
 
 lint: install  ## ruff and mypy on the template's own code
-	$(RUN) ruff check tests scripts
-	$(RUN) ruff format --check tests scripts
-	$(RUN) mypy tests scripts
+	$(RUN) ruff check tests scripts hooks
+	$(RUN) ruff format --check tests scripts hooks
+	$(RUN) mypy tests scripts hooks
+	$(RUN) python scripts/generated_headers.py --check
 
 demo: install  ## render the default answers into ./demo and run it (embedded PostgreSQL, Ctrl-C stops)
 	$(RUN) python scripts/demo.py $(DEMO)

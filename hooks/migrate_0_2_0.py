@@ -104,7 +104,9 @@ def own_makefile(slug: str, old: str) -> None:
         return
     mine = path.read_text(encoding="utf-8").splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(a=old.splitlines(keepends=True), b=mine, autojunk=False)
-    added = [line for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("insert", "replace") for line in mine[j1:j2]]
+    added = [
+        line for tag, _, _, j1, j2 in matcher.get_opcodes() if tag in ("insert", "replace") for line in mine[j1:j2]
+    ]
     saved = Path("Makefile.before-0.2")
     saved.write_text("".join(mine), encoding="utf-8")
     path.write_text(
@@ -129,21 +131,27 @@ def main() -> int:
         kind = path.stem.removeprefix("test_")
         if not replace_if_untouched(path, render_old("test_job.py.jinja", answers, job={"kind": kind})):
             rewrite_imports(path, slug)
-            note(f"{path} is yours and changed: its imports were moved; the 0.2.0 scaffold shows the "
-                 "simpler `run_job` fixture")
+            note(
+                f"{path} is yours and changed: its imports were moved; the 0.2.0 scaffold shows the "
+                "simpler `run_job` fixture"
+            )
     conftest = Path("tests", "conftest.py")
     if conftest.exists() and not replace_if_untouched(conftest, render_old("conftest.py.jinja", answers)):
         rewrite_imports(conftest, slug)
-        note(f"{conftest} is yours now; Forge's fixtures come from the {slug}.app.testing.fixtures plugin, "
-             "so drop the ones you did not write")
+        note(
+            f"{conftest} is yours now; Forge's fixtures come from the {slug}.app.testing.fixtures plugin, "
+            "so drop the ones you did not write"
+        )
     for name in ("__init__.py", "__main__.py"):
         path = Path(slug, name)
         if not replace_if_untouched(path, render_old(f"{name}.jinja", answers)) and path.exists():
             rewrite_imports(path, slug)
     forge_toml = Path("forge.toml")
     if forge_toml.exists() and not replace_if_untouched(forge_toml, render_old("forge.toml.jinja", answers)):
-        note("forge.toml is yours now and was kept as it is; defaults live in code, so keys you never "
-             "changed may be removed from it")
+        note(
+            "forge.toml is yours now and was kept as it is; defaults live in code, so keys you never "
+            "changed may be removed from it"
+        )
     own_makefile(slug, render_old("Makefile.jinja", answers))
     return 0
 

@@ -17,9 +17,19 @@ TEXT = f"{MARK}: `copier update` rewrites this file; your code goes beside app/ 
 SLUG = "<<project_slug>>"
 
 # Where generated files live, relative to template/ (globs), and files that are generated elsewhere.
-GENERATED = [f"{SLUG}/app/**/*", "tests/forge/**/*", "bench/**/*", "docs/*", "alembic.ini.jinja",
-             "Dockerfile.jinja", "hatch_build.py.jinja", "pyproject.toml.jinja", "README.md.jinja",
-             ".gitignore", ".dockerignore"]
+GENERATED = [
+    f"{SLUG}/app/**/*",
+    "tests/forge/**/*",
+    "bench/**/*",
+    "docs/*",
+    "alembic.ini.jinja",
+    "Dockerfile.jinja",
+    "hatch_build.py.jinja",
+    "pyproject.toml.jinja",
+    "README.md.jinja",
+    ".gitignore",
+    ".dockerignore",
+]
 SKIP_SUFFIXES = {".lock", ".mako"}
 
 

@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pathspec
 import pytest
 import yaml
 
@@ -54,7 +55,8 @@ def test_generated_files_say_so_and_the_users_do_not(template_src: Path, tmp_pat
     assert generated, "nothing rendered under app/"
     unmarked = [str(p.relative_to(project)) for p in generated if p.suffix != ".mako" and MARK not in first_lines(p)]
     assert unmarked == []
-    owned = [p for pattern in owned_patterns() for p in project.glob(pattern) if p.is_file()]
+    spec = pathspec.PathSpec.from_lines("gitignore", owned_patterns())
+    owned = [project / name for name in tree(project) if spec.match_file(name)]
     assert {p.relative_to(project).as_posix() for p in owned} >= {
         f"{SLUG}/caller.py",
         f"{SLUG}/routes.py",
@@ -193,7 +195,9 @@ def apply_recipes(project: Path) -> None:
     for name, text in RECIPES.items():
         (project / name).write_text(textwrap.dedent(text), encoding="utf-8")
     config = project / "forge.toml"
-    config.write_text(config.read_text() + '\n[extras]\ngreeting = "hi from forge.toml"\n\n[cors]\norigins = ["https://a.example"]\n')
+    config.write_text(
+        config.read_text() + '\n[extras]\ngreeting = "hi from forge.toml"\n\n[cors]\norigins = ["https://a.example"]\n'
+    )
     makefile = project / "Makefile"
     makefile.write_text(makefile.read_text() + "\nhello:  ## our own target\n\t@echo hello from our target\n")
 
@@ -202,9 +206,15 @@ def change_generated_code(repo: Path) -> None:
     """A release that edits generated files right next to each extension point."""
     app = repo / "template" / "<<project_slug>>" / "app"
     edits = {
-        app / "main.py": ("    extensions.install_routes(app, settings)\n", "    # v2: routes of the project come last\n    extensions.install_routes(app, settings)\n"),
-        app / "rules.py": ('HOOK_NAMES = ("before_create", "before_update", "before_delete")\n', '# v2\nHOOK_NAMES = ("before_create", "before_update", "before_delete")\n'),
-        app / "extensions.py.jinja": ('def user_sections()', '# v2\ndef user_sections()'),
+        app / "main.py": (
+            "    extensions.install_routes(app, settings)\n",
+            "    # v2: routes of the project come last\n    extensions.install_routes(app, settings)\n",
+        ),
+        app / "rules.py": (
+            'HOOK_NAMES = ("before_create", "before_update", "before_delete")\n',
+            '# v2\nHOOK_NAMES = ("before_create", "before_update", "before_delete")\n',
+        ),
+        app / "extensions.py.jinja": ("def user_sections()", "# v2\ndef user_sections()"),
         app / "templates" / "live" / "base.html": ("<body>\n", '<body data-v2="yes">\n'),
         app / "auth.py": ('ALGORITHM = "HS256"\n', '# v2\nALGORITHM = "HS256"\n'),
         app / "forge.mk.jinja": ("help:  ## list the targets\n", "# v2\nhelp:  ## list the targets\n"),
@@ -240,7 +250,17 @@ def test_recipes_survive_an_update_that_changes_generated_code(tmp_path: Path) -
     run(["uv", "sync", "--frozen", "--quiet"], project)
     run(["uv", "run", "--frozen", "mypy", SLUG, "tests"], project)
     output = run(
-        ["uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_ours.py", "tests/forge/test_ownership.py"],
+        [
+            "uv",
+            "run",
+            "--frozen",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_ours.py",
+            "tests/forge/test_ownership.py",
+        ],
         project,
     )
     assert "3 passed" in output, output
@@ -290,7 +310,11 @@ def test_a_project_of_the_previous_release_updates_and_loses_nothing(tmp_path: P
     worker = project / SLUG / "jobs" / "notify_new_product.py"
     worker.write_text(worker.read_text() + "\n\ndef our_helper() -> int:\n    return 42\n")
     caller = project / SLUG / "caller.py"
-    caller.write_text(caller.read_text().replace("return await bearer_caller(request)", "caller = await bearer_caller(request)\n    return caller"))
+    caller.write_text(
+        caller.read_text().replace(
+            "return await bearer_caller(request)", "caller = await bearer_caller(request)\n    return caller"
+        )
+    )
     row = project / SLUG / "app" / "templates" / "live" / "product.row.html"
     row.write_text(row.read_text() + "{% block cell %}<b>{{ value }}</b>{% endblock %}\n")
     makefile = project / "Makefile"
@@ -309,14 +333,27 @@ def test_a_project_of_the_previous_release_updates_and_loses_nothing(tmp_path: P
     assert not row.exists() and moved.read_text() == ours["row"]
     assert "include shop/app/forge.mk" in makefile.read_text() and "hello from our target" in makefile.read_text()
     assert (project / "Makefile.before-0.2").exists()
-    assert "run_job" in (project / "tests" / "jobs" / "test_notify_new_product.py").read_text()  # untouched: new scaffold
+    assert (
+        "run_job" in (project / "tests" / "jobs" / "test_notify_new_product.py").read_text()
+    )  # untouched: new scaffold
     assert "Generated by Forge" not in (project / "forge.toml").read_text()
     assert not (project / SLUG / "app" / "jobs").exists() and not (project / SLUG / "migrations" / "env.py").exists()
     run(["uv", "sync", "--frozen", "--quiet"], project)
     run(["uv", "run", "--frozen", "ruff", "check", "."], project)
     run(["uv", "run", "--frozen", "mypy", SLUG, "tests"], project)
     output = run(
-        ["uv", "run", "--frozen", "pytest", "-q", "-p", "no:cacheprovider", "tests/jobs", "tests/forge/test_ownership.py", "tests/forge/test_live.py"],
+        [
+            "uv",
+            "run",
+            "--frozen",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/jobs",
+            "tests/forge/test_ownership.py",
+            "tests/forge/test_live.py",
+        ],
         project,
     )
     assert " passed" in output and " failed" not in output, output
