@@ -48,6 +48,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"resources": [{"fields": {"a": "str"}}]}, "every resource must be a mapping with a name"),
     ({"resources": [product(name="Product")]}, "resource name 'Product' must start with a lowercase letter"),
     ({"resources": [product(name="class")]}, "resource name 'class' is a reserved word"),
+    ({"resources": [product(name="caller")]}, "would name its model class Caller, which app.public already exports"),
     ({"resources": [product(), product()]}, "duplicate resource name 'product'"),
     ({"resources": [product(colour="red")]}, "resource 'product' has unknown keys colour"),
     ({"resources": [product(fields={})]}, "resource 'product' needs fields"),

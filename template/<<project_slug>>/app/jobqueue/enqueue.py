@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters.dramatiq_postgres import enqueue_parameters, enqueue_statement
 from ..settings import JobsSettings
+from ..tenancy import TENANT_KEY
 from .broker import SCHEMA, kind_options
 
 
@@ -104,7 +105,7 @@ def enqueue(session: ORM.Session, kind: str, *, queue: str = "default", **kwargs
 
     `tenant_id` defaults to the session's tenant, so the worker restores it.
     """
-    kwargs.setdefault("tenant_id", session.info.get("tenant_id"))
+    kwargs.setdefault(TENANT_KEY, session.info.get(TENANT_KEY))
     return enqueue_on(session.connection(), kind, queue, kwargs)
 
 

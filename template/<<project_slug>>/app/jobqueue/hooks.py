@@ -20,6 +20,7 @@ from sqlalchemy import orm as ORM
 from ..models import TenantScoped
 from ..resources import RESOURCES
 from ..schemas import HookEvent, JobRef
+from ..tenancy import TENANT_KEY
 from .enqueue import enqueue_all_on
 
 # resource -> event -> jobs: the `hooks` of each resource's one description (resources/<name>.py).
@@ -37,7 +38,7 @@ Listener = Callable[[ORM.Mapper[Any], Connection, TenantScoped], None]
 
 
 def _message_kwargs(resource: str, row: TenantScoped) -> dict[str, Any]:
-    return {"resource": resource, "id": row.id, "tenant_id": row.tenant_id}
+    return {"resource": resource, "id": row.id, TENANT_KEY: row.tenant_id}
 
 
 def _changed(mapper: ORM.Mapper[Any], row: TenantScoped) -> bool:

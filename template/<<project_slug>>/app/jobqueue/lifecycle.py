@@ -3,27 +3,37 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..settings import Settings
 from .broker import build_broker
 from .enqueue import configure_enqueue, reset_enqueue
 
+if TYPE_CHECKING:
+    from .worker import InProcessWorker
+
 
 class ApiJobs:
-    """Started by the app's lifespan. Hooks need the broker only for its enqueue middleware: the job
-    rows themselves are written on the request's own database connection."""
+    """Started by the app's lifespan. Hooks need a broker only for its enqueue middleware: the job
+    rows themselves are written on the request's own database connection. In development the
+    in-process worker's broker serves the hooks too: one broker per process."""
 
     def __init__(self, settings: Settings, url: str) -> None:
-        self.broker = build_broker(settings.jobs, url, listen=False)
-        self.enqueuer = configure_enqueue(self.broker, settings.jobs)
-        self.worker = None
         if settings.jobs.in_process:
             from .worker import InProcessWorker
 
-            self.worker = InProcessWorker(settings, url)
+            self.worker: InProcessWorker | None = InProcessWorker(settings, url)
+            self.broker = self.worker.runtime.broker  # its runtime configured the enqueue already
+            self.enqueuer = None
             self.worker.start()
+        else:
+            self.worker = None
+            self.broker = build_broker(settings.jobs, url, listen=False)
+            self.enqueuer = configure_enqueue(self.broker, settings.jobs)
 
     def close(self) -> None:
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stop()  # closes its runtime: the enqueue configuration and the broker
+            return
         reset_enqueue(self.enqueuer)
         self.broker.close()

@@ -16,6 +16,7 @@ from dramatiq import Broker, Message, Middleware
 from dramatiq.broker import MessageProxy
 from loguru import logger
 
+from ..tenancy import TENANT_KEY
 from .context import JOB_TENANT
 
 DiscardCallback = Callable[[Message[Any], str], None]
@@ -25,7 +26,7 @@ class TenantContext(Middleware):
     """Restore the message's tenant before the actor runs; clear it afterwards."""
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
-        tenant = message.kwargs.get("tenant_id")
+        tenant = message.kwargs.get(TENANT_KEY)
         JOB_TENANT.set(tenant if isinstance(tenant, str) else None)
 
     def after_process_message(
@@ -95,7 +96,7 @@ class Discard(Middleware):
             "job discarded: kind={} message_id={} tenant={} attempts={} error={}",
             message.actor_name,
             message.message_id,
-            message.kwargs.get("tenant_id"),
+            message.kwargs.get(TENANT_KEY),
             message.options.get("attempts", 0),
             error,
         )

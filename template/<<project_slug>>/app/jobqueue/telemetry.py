@@ -20,6 +20,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from ..observe.metrics import JOB_DISCARDS, JOB_DURATION, JOB_EXECUTIONS, JOB_RETRIES
 from ..observe.tracing import start_linked_span, trace_headers
+from ..tenancy import TENANT_KEY
 
 TRACE_OPTION = "trace"
 
@@ -61,7 +62,7 @@ class JobTelemetry(Middleware):
                 "messaging.system": "dramatiq",
                 "messaging.destination.name": message.queue_name,
                 "messaging.message.id": message.message_id,
-                "forge.tenant_id": str(message.kwargs.get("tenant_id") or ""),
+                "forge.tenant_id": str(message.kwargs.get(TENANT_KEY) or ""),
             },
         )
         token = otel_context.attach(trace.set_span_in_context(span))

@@ -8,6 +8,7 @@ and sends the caller's Authorization header on every request (taken from the pag
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -27,9 +28,9 @@ from ..db import Database, libpq_url
 from ..deps import CallerDep, SessionDep
 from ..rules import Rules
 from ..schemas import Resource
-from ..settings import Settings
+from ..settings import ConfigError, Settings
 from .forms import form_data, form_fields
-from .hub import PostgresHub
+from .hub import Hub, PostgresHub
 from .streams import Limiter, StreamStats, live_response
 from .views import LiveView, template_environment
 
@@ -41,7 +42,7 @@ class Live:
     """Everything the live routes share in one process; `app.state.live`."""
 
     settings: Settings
-    hub: PostgresHub
+    hub: Hub
     limiter: Limiter
     views: dict[str, LiveView]
 
@@ -54,13 +55,7 @@ class Live:
         cls, settings: Settings, database: Database, url: str, resources: tuple[Resource[Any], ...]
     ) -> Live:
         sse = settings.sse
-        hub = PostgresHub(
-            libpq_url(url),
-            queue_size=sse.queue_size,
-            backoff_min=sse.reconnect_min_seconds,
-            backoff_max=sse.reconnect_max_seconds,
-            keepalive_idle=sse.keepalive_idle_seconds,
-        )
+        hub = build_hub(settings, url)
         await hub.start()
         templates = template_environment()
         views = {r.name: LiveView(r, form_fields(r), database, templates, LIVE_PREFIX) for r in resources}
@@ -68,6 +63,26 @@ class Live:
 
     async def close(self) -> None:
         await self.hub.close()
+
+
+def build_hub(settings: Settings, url: str) -> Hub:
+    """The backend `sse.hub` names: PostgreSQL LISTEN/NOTIFY, or a factory of the project's own."""
+    sse = settings.sse
+    if sse.hub == "postgres":
+        return PostgresHub(
+            libpq_url(url),
+            queue_size=sse.queue_size,
+            backoff_min=sse.reconnect_min_seconds,
+            backoff_max=sse.reconnect_max_seconds,
+            keepalive_idle=sse.keepalive_idle_seconds,
+        )
+    module, _, name = sse.hub.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"config error: sse.hub = {sse.hub!r} cannot be imported: {exc}") from None
+    hub: Hub = factory(settings, url)
+    return hub
 
 
 def _live(request: Request) -> Live:

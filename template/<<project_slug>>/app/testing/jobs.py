@@ -161,4 +161,4 @@ def run_through_hook(kind: str, jobs: JobsSettings, url: str, tenant: str) -> Jo
     finally:
         engine.dispose()
     run = next(p for p in done if ours(p))
-    return JobRun(kind, name, row_id, str(run.kwargs.get("tenant_id")), run.error)
+    return JobRun(kind, name, row_id, str(run.kwargs.get(TENANT_KEY)), run.error)
