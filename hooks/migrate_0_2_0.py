@@ -3,7 +3,8 @@
 0.2.0 keeps generated code in `<slug>/app/` only and gives the user owned files beside it. This moves
 or rewrites what a 0.1 project holds, so the update loses nothing:
 
-- `<slug>/app/templates/live/<resource>.row.html` (yours) moves to `<slug>/templates/live/`;
+- `<slug>/app/templates/live/<resource>.row.html` (yours) moves to `<slug>/templates/`, and the `live/`
+  prefix of Forge's template names (gone in 0.2.0) is dropped from it;
 - your workers and `caller.py` import `<slug>.app.public` instead of `<slug>.app.jobs` / `.app.auth`;
 - `Makefile`, `forge.toml`, `<slug>/__init__.py`, `<slug>/__main__.py`, `tests/conftest.py` and the
   scaffolded `tests/jobs/test_<kind>.py` become yours in 0.2.0. Where a file is still exactly what 0.1 rendered it is removed, and the update writes
@@ -79,7 +80,7 @@ def rewrite_imports(path: Path, slug: str) -> bool:
 
 
 def move_row_templates(slug: str) -> None:
-    old_dir, new_dir = Path(slug, "app", "templates", "live"), Path(slug, "templates", "live")
+    old_dir, new_dir = Path(slug, "app", "templates", "live"), Path(slug, "templates")
     for path in sorted(old_dir.glob("*.row.html")):
         target = new_dir / path.name
         if target.exists():
@@ -87,6 +88,9 @@ def move_row_templates(slug: str) -> None:
             continue
         new_dir.mkdir(parents=True, exist_ok=True)
         git("mv", str(path), str(target))
+        text = target.read_text(encoding="utf-8")
+        target.write_text(re.sub(r"""(["'])live/(base|page|row|new)\.html\1""", r"\1\2.html\1", text), encoding="utf-8")
+        git("add", str(target))
         note(f"moved {path} to {target}")
 
 

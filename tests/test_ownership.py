@@ -63,16 +63,19 @@ def test_generated_files_say_so_and_the_users_do_not(template_src: Path, tmp_pat
         f"{SLUG}/config.py",
         f"{SLUG}/checks.py",
         f"{SLUG}/rules/product.py",
-        f"{SLUG}/templates/live/product.row.html",
-        f"{SLUG}/templates/live/layout.html",
+        f"{SLUG}/templates/product.row.html",
+        f"{SLUG}/templates/layout.html",
         f"{SLUG}/jobs/notify_new_product.py",
         "tests/conftest.py",
         "forge.toml",
         "Makefile",
     }
     assert [p.relative_to(project).as_posix() for p in owned if MARK in first_lines(p)] == []
-    # No folder holds files of both owners under one name: app/ is generated through and through.
+    # app/ is generated through and through, and no folder of the user's shares a name with one of app/.
     assert not any(p.is_relative_to(project / SLUG / "app") for p in owned)
+    generated_dirs = {p.name for p in (project / SLUG / "app").rglob("*") if p.is_dir() and p.name != "__pycache__"}
+    owned_dirs = {d.name for p in owned for d in p.relative_to(project).parents if d.name}
+    assert generated_dirs & owned_dirs == set()
 
 
 # --------------------------------------------------------------------------------------- recipes ----
@@ -148,8 +151,8 @@ RECIPES: dict[str, str] = {
 
             return {"ours": always}
     ''',
-    f"{SLUG}/templates/live/layout.html": """\
-        {% extends "live/base.html" %}
+    f"{SLUG}/templates/layout.html": """\
+        {% extends "base.html" %}
         {% block header %}<header id="ours">Our shop</header>{% endblock %}
     """,
     "tests/test_ours.py": '''\
@@ -187,6 +190,9 @@ RECIPES: dict[str, str] = {
             assert me.json() == {"user": "ann", "roles": ["admin"]} and me.headers["x-ours"] == "yes"
             page = await client.get("/live/products", headers=headers)
             assert '<header id="ours">Our shop</header>' in page.text
+            preflight = {"Origin": "https://a.example", "Access-Control-Request-Method": "POST"}
+            allowed = await client.options("/api/products", headers=preflight)
+            assert allowed.headers["access-control-allow-origin"] == "https://a.example"
     ''',
 }
 
@@ -215,7 +221,7 @@ def change_generated_code(repo: Path) -> None:
             '# v2\nHOOK_NAMES = ("before_create", "before_update", "before_delete")\n',
         ),
         app / "extensions.py.jinja": ("def user_sections()", "# v2\ndef user_sections()"),
-        app / "templates" / "live" / "base.html": ("<body>\n", '<body data-v2="yes">\n'),
+        app / "pages" / "base.html": ("<body>\n", '<body data-v2="yes">\n'),
         app / "auth.py": ('ALGORITHM = "HS256"\n', '# v2\nALGORITHM = "HS256"\n'),
         app / "forge.mk.jinja": ("help:  ## list the targets\n", "# v2\nhelp:  ## list the targets\n"),
     }
@@ -246,7 +252,7 @@ def test_recipes_survive_an_update_that_changes_generated_code(tmp_path: Path) -
     assert conflicts(project) == []
     assert users_files(project) == before
     assert "# v2: routes of the project come last" in (project / SLUG / "app" / "main.py").read_text()
-    assert 'data-v2="yes"' in (project / SLUG / "app" / "templates" / "live" / "base.html").read_text()
+    assert 'data-v2="yes"' in (project / SLUG / "app" / "pages" / "base.html").read_text()
     run(["uv", "sync", "--frozen", "--quiet"], project)
     run(["uv", "run", "--frozen", "mypy", SLUG, "tests"], project)
     output = run(
@@ -329,8 +335,8 @@ def test_a_project_of_the_previous_release_updates_and_loses_nothing(tmp_path: P
     assert worker.read_text() == ours["worker"].replace("from shop.app.jobs import", "from shop.app.public import")
     assert "caller = await bearer_caller(request)" in caller.read_text()
     assert "from shop.app.public import Caller, bearer_caller" in caller.read_text()
-    moved = project / SLUG / "templates" / "live" / "product.row.html"
-    assert not row.exists() and moved.read_text() == ours["row"]
+    moved = project / SLUG / "templates" / "product.row.html"
+    assert not row.exists() and moved.read_text() == ours["row"].replace('"live/row.html"', '"row.html"')
     assert "include shop/app/forge.mk" in makefile.read_text() and "hello from our target" in makefile.read_text()
     assert (project / "Makefile.before-0.2").exists()
     assert (

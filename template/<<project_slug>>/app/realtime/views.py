@@ -25,7 +25,7 @@ from .events import Change
 from .forms import FormField
 
 # Forge's templates, and the project's own folder beside `app/`, which wins for any name it holds.
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 OWN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # A live page shows at most this many rows (the oldest first); use the JSON API to page further.
 MAX_ROWS = 500
@@ -126,9 +126,9 @@ class LiveView:
         self.fields = fields
         self.url = prefix + resource.path
         self._database = database
-        self._row = templates.select_template([f"live/{self.name}.row.html", "live/row.html"])
-        self.page = templates.get_template("live/page.html")
-        self._new_form = templates.get_template("live/new.html")
+        self._row = templates.select_template([f"{self.name}.row.html", "row.html"])
+        self.page = templates.get_template("page.html")
+        self._new_form = templates.get_template("new.html")
         self.shared_reads = SharedReads(self.render_all)
 
     def row_id(self, row_id: int) -> str:
