@@ -18,7 +18,7 @@ LONG_RESOURCE = "r" + "y" * 24  # the longest resource name the validator accept
 
 def ruff(dst: Path, *args: str) -> None:
     """The generated project's own ruff settings, on the files the jobs feature renders."""
-    paths = ["shop/app/jobqueue", "shop/jobs", "tests/jobs", "tests/test_jobs.py", "bench/jobs"]
+    paths = ["shop/app/jobqueue", "shop/app/resources", "shop/jobs", "tests/jobs", "tests/forge/test_jobs.py", "bench/jobs"]
     existing = [p for p in paths if (dst / p).exists()]
     result = subprocess.run(
         [sys.executable, "-m", "ruff", *args, "--config", str(dst / "pyproject.toml"), *existing],
@@ -67,7 +67,7 @@ def test_one_worker_per_distinct_kind_and_ruff_clean(
     tests = {p.stem for p in (dst / "tests" / "jobs").glob("test_*.py")}
     assert workers == kinds
     assert tests == {f"test_{kind}" for kind in kinds}
-    glue = (dst / "shop" / "app" / "jobqueue" / "hooks.py").read_text()
+    glue = "".join(p.read_text() for p in (dst / "shop" / "app" / "resources").glob("*.py"))
     for kind in kinds:
         assert f'"{kind}"' in glue
     if "audit" in kinds:

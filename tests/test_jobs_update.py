@@ -60,13 +60,13 @@ def test_v2_updates_generated_files_and_leaves_workers_byte_for_byte(
     def v2(repo: Path) -> None:
         scaffold = next((repo / "template" / "<<project_slug>>" / "jobs").glob("*yield*"))
         scaffold.write_text(scaffold.read_text().replace("# Your logic goes here.", "# v2: your logic goes here."))
-        glue = repo / "template" / "<<project_slug>>" / "app" / "jobs" / "hooks.py.jinja"
+        glue = repo / "template" / "<<project_slug>>" / "app" / "jobqueue" / "hooks.py"
         glue.write_text(glue.read_text() + "\n# template v2\n")
 
     release(src, "v2", v2)
     update(dst, "v2")
 
-    assert (dst / SLUG / "app" / "jobs" / "hooks.py").read_text().endswith("# template v2\n")
+    assert (dst / SLUG / "app" / "jobqueue" / "hooks.py").read_text().endswith("# template v2\n")
     assert snapshot(dst, WORKERS) == workers
     assert snapshot(dst, "tests/jobs") == tests
     assert "v2: your logic" not in (dst / WORKERS / "reindex_product.py").read_text()
@@ -86,7 +86,7 @@ def test_adding_a_hook_scaffolds_its_worker_and_wires_the_glue(project: tuple[Pa
     assert {name: after[name] for name in before} == before
     assert '@job("audit_product")' in after["audit_product.py"].decode()
     assert (dst / "tests" / "jobs" / "test_audit_product.py").exists()
-    glue = (dst / SLUG / "app" / "jobs" / "hooks.py").read_text()
+    glue = (dst / SLUG / "app" / "resources" / "product.py").read_text()  # the resource's one description
     assert 'JobRef("audit_product", "default")' in glue
     assert conflicts(dst) == []
 
@@ -103,7 +103,7 @@ def test_removing_a_hook_unwires_it_but_keeps_the_users_worker(project: tuple[Pa
 
     update_answers(dst, resources)
 
-    glue = (dst / SLUG / "app" / "jobs" / "hooks.py").read_text()
+    glue = (dst / SLUG / "app" / "resources" / "product.py").read_text()  # the resource's one description
     assert "notify_new_product" not in glue
     assert worker.read_bytes() == kept
     assert (dst / "tests" / "jobs" / "test_notify_new_product.py").read_bytes() == kept_test
@@ -138,7 +138,7 @@ def test_after_removing_a_hook_the_project_still_passes_its_jobs_tests(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
     subprocess.run(["uv", "sync", "--frozen", "--quiet"], cwd=dst, env=env, check=True)
     result = subprocess.run(
-        ["uv", "run", "--frozen", "pytest", "-q", "-rs", "tests/jobs", "tests/test_jobs.py"],
+        ["uv", "run", "--frozen", "pytest", "-q", "-rs", "tests/jobs", "tests/forge/test_jobs.py"],
         cwd=dst,
         env=env,
         capture_output=True,
