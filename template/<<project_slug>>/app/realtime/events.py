@@ -143,6 +143,10 @@ def _collect(session: ORM.Session, _context: Any) -> None:
 
 def _announce(session: ORM.Session) -> None:
     """Flush what is left, then send one NOTIFY on the transaction's own connection."""
+    if session.in_nested_transaction():
+        # SQLAlchemy fires before_commit for a savepoint released too: its rows stay pending for the
+        # transaction's commit (a NOTIFY sent inside a savepoint dies with an enclosing one rolled back).
+        return
     session.flush()
     pending = session.info.pop(PENDING_KEY, None)
     changes = pending.changes() if isinstance(pending, Pending) else []
