@@ -18,7 +18,14 @@ LONG_RESOURCE = "r" + "y" * 24  # the longest resource name the validator accept
 
 def ruff(dst: Path, *args: str) -> None:
     """The generated project's own ruff settings, on the files the jobs feature renders."""
-    paths = ["shop/app/jobqueue", "shop/app/resources", "shop/jobs", "tests/jobs", "tests/forge/test_jobs.py", "bench/jobs"]
+    paths = [
+        "shop/app/jobqueue",
+        "shop/app/resources",
+        "shop/jobs",
+        "tests/jobs",
+        "tests/forge/test_jobs.py",
+        "bench/jobs",
+    ]
     existing = [p for p in paths if (dst / p).exists()]
     result = subprocess.run(
         [sys.executable, "-m", "ruff", *args, "--config", str(dst / "pyproject.toml"), *existing],
