@@ -9,6 +9,7 @@ user's message; anything else raised is a bug and a 500, as in any route.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -63,15 +64,15 @@ class Rules:
 
     @classmethod
     def of(cls, module: ModuleType) -> Rules:
+        """Checked when the app is built, so a sync `def` fails at start-up, not on the first write."""
         hooks: dict[str, Rule] = {}
         for name in HOOK_NAMES:
             hook = getattr(module, name, None)
-            if hook is not None and not callable(hook):
-                raise TypeError(
-                    f"{module.__name__}.{name} must be an async function, not {type(hook).__name__}"
-                )
-            if hook is not None:
-                hooks[name] = hook
+            if hook is None:
+                continue
+            if not inspect.iscoroutinefunction(hook):
+                raise TypeError(f"{module.__name__}.{name} must be an `async def` function")
+            hooks[name] = hook
         return cls(**hooks)
 
 

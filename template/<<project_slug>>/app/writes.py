@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from .auth import Caller
 from .models import TenantScoped
-from .rules import Rejected, Rules, Write
+from .rules import Rejected, Rule, Rules, Write
 from .schemas import Resource
 
 M = TypeVar("M", bound=TenantScoped)
@@ -59,7 +59,7 @@ async def commit(session: AsyncSession, resource: Resource[Any]) -> None:
         raise not_found(resource) from None
 
 
-async def _run(rule: Any, write: Write[Any]) -> None:
+async def _run(rule: Rule | None, write: Write[Any]) -> None:
     if rule is not None:
         try:
             await rule(write)
