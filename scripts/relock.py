@@ -1,5 +1,8 @@
 """Regenerate template/uv.lock.jinja: lock a rendered project, then make its own entry a template.
 
+By default the current lock seeds the new one, so only what pyproject.toml.jinja changed moves;
+`--upgrade` moves every package to its newest allowed version.
+
 uv sorts packages by name, so the project's entry would move with the slug; uv accepts it anywhere,
 so the template keeps it last and substitutes the name. Run after changing template/pyproject.toml.jinja
 (`make relock`); the template tests fail (`uv lock --locked`) when this was forgotten.
@@ -27,7 +30,9 @@ def main() -> int:
         shutil.copy(ROOT / "copier.yml", src)
         shutil.copytree(ROOT / "template", src / "template", ignore=shutil.ignore_patterns("uv.lock.jinja"))
         copier.run_copy(str(src), dst, data={"project_slug": SLUG}, defaults=True, quiet=True)
-        subprocess.run(["uv", "lock", "--upgrade"], cwd=dst, check=True)
+        current = (ROOT / "template" / "uv.lock.jinja").read_text()
+        (dst / "uv.lock").write_text(current.replace("<< project_slug | replace('_', '-') >>", SLUG.replace("_", "-")))
+        subprocess.run(["uv", "lock", *(["--upgrade"] if "--upgrade" in sys.argv else [])], cwd=dst, check=True)
         head, *packages = (dst / "uv.lock").read_text().split(SEPARATOR)
     name = SLUG.replace("_", "-")
     own = [p for p in packages if p.startswith(f'name = "{name}"\n')]
