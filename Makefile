@@ -17,8 +17,8 @@ $(UV):
 install: $(UV)  ## the template's tooling (Copier, pytest, ruff, mypy) from uv.lock
 	$(UV) sync --frozen --quiet
 
-test: install  ## every template test: validators, render matrix, generated suites, update lifecycle
-	$(RUN) pytest
+test: install  ## every template test: validators, render matrix, generated suites, update lifecycle (2 workers)
+	$(RUN) pytest -n 2 --dist loadgroup
 
 lint: install  ## ruff and mypy on the template's own code
 	$(RUN) ruff check tests scripts hooks

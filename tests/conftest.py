@@ -23,3 +23,12 @@ def workdir() -> Iterator[Path]:
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (`make test` runs two workers), the tests of one rendered project stay on one worker,
+    so each matrix entry is rendered and installed once while two entries run side by side."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "project" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(f"render-{callspec.params['project']}"))

@@ -10,11 +10,11 @@ SLUG_DIR = "template/<<project_slug>>"
 
 
 def _v2(repo: Path) -> None:
-    """A template release that changes a generated module, the config file and adds a file."""
+    """A template release that changes a generated module and the generated make targets, and adds a file."""
     crud = repo / SLUG_DIR / "app" / "crud.py"
     crud.write_text(crud.read_text().replace("MAX_PAGE = 200", "MAX_PAGE = 500"))
-    config = repo / "template" / "forge.toml.jinja"
-    config.write_text(config.read_text().replace("pool_size = 10", "pool_size = 20"))
+    targets = repo / SLUG_DIR / "app" / "forge.mk.jinja"
+    targets.write_text(targets.read_text().replace("## list the targets", "## list the make targets"))
     (repo / SLUG_DIR / "app" / "release_notes.py").write_text('"""Added in v2."""\n')
 
 
@@ -33,19 +33,24 @@ def test_update_of_an_untouched_project_equals_a_fresh_copy(tmp_path: Path) -> N
     assert "_commit: v2" in (project / ".copier-answers.yml").read_text()
 
 
-def test_update_keeps_user_edits_to_generated_files(tmp_path: Path) -> None:
+def test_update_merges_user_edits_to_generated_files_and_keeps_owned_ones(tmp_path: Path) -> None:
+    """Editing a generated file is the wrong place for one's code, but such an edit still merges;
+    forge.toml is the user's and comes through byte for byte."""
     repo = template_repo(tmp_path / "forge")
     release(repo, "v2", _v2)
     project = generate(repo, tmp_path / "project", ref="v1")
+    targets = project / "shop" / "app" / "forge.mk"
+    targets.write_text(targets.read_text() + "\n# a local note\n")
     config = project / "forge.toml"
-    config.write_text(config.read_text().replace('log_level = "INFO"', 'log_level = "DEBUG"'))
+    config.write_text(config.read_text() + '\n[observe]\nlog_level = "DEBUG"\n')
     git(project, "commit", "-q", "-am", "more logs")
+    ours = config.read_bytes()
 
     update(project, ref="v2")
 
     assert conflicts(project) == []
-    text = config.read_text()
-    assert 'log_level = "DEBUG"' in text and "pool_size = 20" in text
+    assert "## list the make targets" in targets.read_text() and "# a local note" in targets.read_text()
+    assert config.read_bytes() == ours
 
 
 def test_changing_answers_without_moving_the_template_version(tmp_path: Path) -> None:
