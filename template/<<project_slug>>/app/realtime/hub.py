@@ -175,7 +175,7 @@ class Backoff:
     """Reconnect delays: doubling from `low` to `high`, back to `low` only after a stable connection.
 
     A connection counts as stable once it has stayed up for `high` seconds: a server that accepts
-    connections and drops them at once is retried at the longest delay, not hammered at the shortest.
+    connections and drops them at once is retried ever more slowly, not hammered at the shortest delay.
     """
 
     def __init__(self, low: float, high: float) -> None:
@@ -299,6 +299,7 @@ class PostgresHub(FanoutHub):
         return time.monotonic() - up_since
 
     def _receive(self, payload: str) -> None:
+        """Deliver a notification's changes; any role can NOTIFY, so one `decode` refuses is only counted."""
         self.stats.notifications += 1
         HUB_NOTIFICATIONS.inc()
         try:
