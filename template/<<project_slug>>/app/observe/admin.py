@@ -7,7 +7,8 @@ so neither FastAPI's native telemetry nor the OpenTelemetry middleware traces pr
 serving.py runs it on its own port; debug.py makes what /debug returns.
 
   /healthz        liveness: 200 {status, version, commit, build_date} while the process runs
-  /readyz         readiness: 503 while draining (SIGTERM received) or while a check fails (database)
+  /readyz         readiness: 503 while draining (SIGTERM received) or while a check fails (database,
+                  live: the LISTEN connection of the live pages, checks.py of the project)
   /metrics        Prometheus exposition (text, or OpenMetrics when the scraper asks for it)
   /debug/stacks   every thread's stack and every asyncio task's, capped   (admin.debug_routes)
   /debug/profile  ?seconds=N: a sampling profile of all threads, as collapsed stacks (admin.debug_routes)

@@ -28,6 +28,10 @@ SSE (reported by the live-pages streams)
   sse_rejections_total{reason}                      counter    reason: max_connections | max_per_user
   sse_drops_total{stream, reason}                   counter    deliveries given up, reason: queue_full (events
       replaced by one refresh) | shutdown (replaced by the farewell) | send_timeout (frozen reader cut off)
+  sse_hub_connected                                 gauge      1 while the hub's LISTEN connection is up
+  sse_hub_reconnects_total                          counter    LISTEN connections made after the first
+  sse_hub_notifications_total                       counter    notifications received
+  sse_hub_malformed_total                           counter    notifications dropped as not made by Forge
 """
 
 from __future__ import annotations
@@ -84,4 +88,10 @@ SSE_DROPS = Counter(
     "sse_drops_total",
     "SSE deliveries given up: events replaced by a refresh or the farewell, streams cut off a frozen reader.",
     ["stream", "reason"],
+)
+HUB_CONNECTED = Gauge("sse_hub_connected", "1 while the live hub's LISTEN connection is up, else 0.")
+HUB_RECONNECTS = Counter("sse_hub_reconnects_total", "LISTEN connections the live hub made after its first.")
+HUB_NOTIFICATIONS = Counter("sse_hub_notifications_total", "Notifications the live hub received.")
+HUB_MALFORMED = Counter(
+    "sse_hub_malformed_total", "Notifications the live hub dropped because Forge did not make them."
 )

@@ -3,9 +3,9 @@
 
 `telemetry_config` and `observe_app` run while the app is built (FastAPI takes its telemetry config
 in the constructor; middleware cannot be added once it has started);
-`observed` wraps the lifespan: admin server up after the database, and on shutdown the admin server
-stopped and buffered spans flushed, because uvicorn re-raises SIGTERM after serve() returns and the
-process then dies without running atexit handlers.
+`observed` wraps the lifespan: admin server up after the database and the live hub (/readyz checks
+both), and on shutdown the admin server stopped and buffered spans flushed, because uvicorn re-raises
+SIGTERM after serve() returns and the process then dies without running atexit handlers.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from sqlalchemy import text
 
 from ..build_info import build_info
 from ..db import Database
+from ..realtime.hub import HasReadiness
 from ..settings import Settings
-from .admin import AdminState
+from .admin import AdminState, Check
 from .instrumentation import (
     HttpMetricsMiddleware,
     instrument_engine,
@@ -69,7 +70,7 @@ async def observed(app: FastAPI, settings: Settings, database: Database) -> Asyn
         refresh_pool_gauges(engine)
         await refresh_notify_queue_usage(engine)
 
-    state.checks = {"database": database_answers}
+    state.checks = {"database": database_answers, **_live_checks(app)}
     state.scrape_hooks = [database_state]
     async with running_admin(
         state, settings.admin.host, settings.admin.port, debug_routes=settings.admin.debug_routes
@@ -79,6 +80,12 @@ async def observed(app: FastAPI, settings: Settings, database: Database) -> Asyn
             yield admin
         finally:
             flush_traces()
+
+
+def _live_checks(app: FastAPI) -> dict[str, Check]:
+    """The check "live": fails while the hub cannot deliver changes (PostgresHub: no LISTEN connection)."""
+    hub = app.state.live.hub
+    return {"live": hub.ready} if isinstance(hub, HasReadiness) else {}
 
 
 class DrainingServer(uvicorn.Server):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import sqlalchemy as SA
 from sqlalchemy import event
@@ -34,6 +34,8 @@ NOTIFY = SA.text(
 )
 
 Op = Literal["created", "updated", "deleted", "refresh"]
+OPS: frozenset[str] = frozenset(get_args(Op))
+MAX_ID = 2**63 - 1  # bigint
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +115,32 @@ def _dumps(body: list[list[Any]], xid: str | None) -> str:
 
 
 def decode(payload: str) -> list[Change]:
-    """Changes in a payload from `encode`; a tenant or topic of "*" means every one."""
-    data = json.loads(payload)
+    """Changes in a payload from `encode`; a tenant or topic of "*" means every one.
+
+    Any role that can connect can NOTIFY on the channel, so nothing is trusted: a payload not shaped
+    exactly as `encode` makes it raises `ValueError` here, before it reaches (and breaks) a stream.
+    """
+    try:
+        data = json.loads(payload)
+    except RecursionError:  # deeply nested JSON
+        raise ValueError("payload nested too deeply") from None
+    if not isinstance(data, dict) or data.get("v") != 1 or not isinstance(data.get("c"), list):
+        raise ValueError("payload is not {v: 1, x, c: [...]}")
     xid = data.get("x")
-    return [Change(tenant, topic, op, tuple(ids), xid) for tenant, topic, op, ids in data["c"]]
+    if xid is not None and not (isinstance(xid, str) and xid.isascii() and xid.isdecimal()):
+        raise ValueError(f"transaction id {xid!r} is not a number")
+    return [_change(item, xid) for item in data["c"]]
+
+
+def _change(item: object, xid: str | None) -> Change:
+    if not (isinstance(item, list) and len(item) == 4):
+        raise ValueError(f"change {item!r} is not [tenant, topic, op, ids]")
+    tenant, topic, op, ids = item
+    if not (isinstance(tenant, str) and isinstance(topic, str) and op in OPS and isinstance(ids, list)):
+        raise ValueError(f"change {item!r} is not [tenant, topic, op, ids]")
+    if not all(type(i) is int and 0 < i <= MAX_ID for i in ids):
+        raise ValueError(f"change {item!r} has ids that are not row ids")
+    return Change(tenant, topic, op, tuple(ids), xid)
 
 
 def _pending(session: ORM.Session) -> Pending:

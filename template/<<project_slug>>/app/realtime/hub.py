@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import psycopg
 from loguru import logger
 from psycopg import sql
 
-from ..observe.metrics import SSE_DROPS
+from ..observe.metrics import HUB_CONNECTED, HUB_MALFORMED, HUB_NOTIFICATIONS, HUB_RECONNECTS, SSE_DROPS
 from .events import CHANNEL, Change, decode, encode
 
 T = TypeVar("T")
 WILDCARD = "*"
+# How long a readiness check waits for a LISTEN connection being made (e.g. right after start).
+READY_WAIT_SECONDS = 1.0
 
 
 class Event:
@@ -118,6 +121,15 @@ class Hub(Protocol):
         ...
 
 
+@runtime_checkable
+class HasReadiness(Protocol):
+    """A hub whose `ready()` becomes the readiness check "live" (PostgresHub's does; yours may)."""
+
+    async def ready(self) -> None:
+        """Raise while committed changes cannot reach the streams."""
+        ...
+
+
 class FanoutHub:
     """Routing and queues shared by every backend; `deliver` is called with each change received."""
 
@@ -159,6 +171,30 @@ class FanoutHub:
             subscription.offer(event)
 
 
+class Backoff:
+    """Reconnect delays: doubling from `low` to `high`, back to `low` only after a stable connection.
+
+    A connection counts as stable once it has stayed up for `high` seconds: a server that accepts
+    connections and drops them at once is retried ever more slowly, not hammered at the shortest delay.
+    """
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low = low
+        self.high = high
+        self._next = low
+
+    def after(self, uptime: float | None) -> float:
+        """The delay before the next attempt; `uptime`: how long the last connection was up (None: never)."""
+        if uptime is not None and uptime >= self.high:
+            self._next = self.low
+        delay, self._next = self._next, min(self._next * 2, self.high)
+        return delay
+
+
+class NotListening(RuntimeError):
+    """The hub has no LISTEN connection: committed changes do not reach the streams."""
+
+
 class PostgresHub(FanoutHub):
     """LISTEN on one dedicated autocommit connection; reconnect with jittered exponential backoff."""
 
@@ -186,6 +222,7 @@ class PostgresHub(FanoutHub):
             "application_name": "forge-live-hub",
         }
         self._task: asyncio.Task[None] | None = None
+        self._up_since: float | None = None
         self.listening = asyncio.Event()
         self.backend_pid: int | None = None
 
@@ -206,44 +243,71 @@ class PostgresHub(FanoutHub):
             await asyncio.gather(task, return_exceptions=True)
         self.listening.clear()
 
+    async def ready(self) -> None:
+        """The readiness check "live": raises while changes cannot reach the streams."""
+        try:
+            await asyncio.wait_for(self.listening.wait(), READY_WAIT_SECONDS)
+        except TimeoutError:
+            raise NotListening("no LISTEN connection; reconnecting") from None
+
     async def publish(self, change: Change) -> None:
         payload = encode([change], None)
         async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
             await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
 
     async def _run(self) -> None:
-        delay = self._backoff[0]
+        backoff = Backoff(*self._backoff)
         while True:
             try:
                 await self._listen()
-                delay = self._backoff[0]
+                problem = "closed"
             except (psycopg.Error, OSError) as exc:
-                logger.warning("live hub: LISTEN connection failed ({}); retrying in ~{:.1f}s", exc, delay)
+                problem = str(exc).strip()
             finally:
-                self.listening.clear()
-                self.backend_pid = None
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, self._backoff[1])
+                uptime = self._down()
+            delay = backoff.after(uptime) * random.uniform(0.5, 1.0)
+            logger.warning("live hub: LISTEN connection lost ({}); retrying in {:.2f}s", problem, delay)
+            await asyncio.sleep(delay)
 
     async def _listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(self._url, **self._connect_args) as conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-            self.backend_pid = conn.info.backend_pid
-            self.stats.connects += 1
-            self.listening.set()
-            logger.info("live hub: listening on {!r} (backend {})", self._channel, self.backend_pid)
+            self._up(conn.info.backend_pid)
             # Anything sent while we were away is lost: every reader reloads its list.
             self.refresh_all()
             async for note in conn.notifies():
                 self._receive(note.payload)
 
+    def _up(self, backend_pid: int) -> None:
+        self.backend_pid = backend_pid
+        self.stats.connects += 1
+        if self.stats.connects > 1:
+            HUB_RECONNECTS.inc()
+        HUB_CONNECTED.inc()
+        self._up_since = time.monotonic()
+        self.listening.set()
+        logger.info("live hub: listening on {!r} (backend {})", self._channel, backend_pid)
+
+    def _down(self) -> float | None:
+        """Not listening any more; how long the connection had been up (None: it never was)."""
+        up_since, self._up_since = self._up_since, None
+        self.listening.clear()
+        self.backend_pid = None
+        if up_since is None:
+            return None
+        HUB_CONNECTED.dec()
+        return time.monotonic() - up_since
+
     def _receive(self, payload: str) -> None:
+        """Deliver a notification's changes; any role can NOTIFY, so one `decode` refuses is only counted."""
         self.stats.notifications += 1
+        HUB_NOTIFICATIONS.inc()
         try:
             changes = decode(payload)
-        except (ValueError, KeyError, TypeError):
+        except ValueError as exc:
             self.stats.malformed += 1
-            logger.warning("live hub: ignoring a malformed notification: {!r}", payload[:200])
+            HUB_MALFORMED.inc()
+            logger.warning("live hub: dropping a malformed notification ({}): {!r}", exc, payload[:200])
             return
         for change in changes:
             self.deliver(change)
