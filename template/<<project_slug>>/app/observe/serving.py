@@ -33,6 +33,20 @@ class _Untraced:
             await self.app(scope, receive, send)
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (e.g. "Address already in use"), or None if it can.
+
+    A probe: the real bind follows, so a port taken in between still fails, only less legibly.
+    """
+    if port == 0:
+        return None
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 class _ServerWithoutSignals(uvicorn.Server):
     """The public server owns SIGTERM/SIGINT; this one is stopped by the app's lifespan instead."""
 
