@@ -9,9 +9,9 @@ from loguru import logger
 from .auth import issue_token
 from .main import API_PREFIX, create_app
 from .observe.runtime import DrainingServer
+from .observe.serving import port_in_use
 from .realtime.routes import LIVE_PREFIX
 from .resources import RESOURCES
-from .observe.serving import port_in_use
 from .settings import ConfigError, Settings, env_name
 
 
