@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -47,7 +48,7 @@ def port_in_use(host: str, port: int) -> str | None:
     try:
         socket.create_server((host, port)).close()
     except OSError as exc:
-        return exc.strerror or str(exc)
+        return os.strerror(exc.errno) if exc.errno else str(exc)
     return None
 
 
