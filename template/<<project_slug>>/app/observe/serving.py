@@ -48,7 +48,7 @@ def port_in_use(host: str, port: int) -> str | None:
     try:
         socket.create_server((host, port)).close()
     except OSError as exc:
-        return os.strerror(exc.errno) if exc.errno else str(exc)
+        return os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
     return None
 
 
