@@ -16,6 +16,9 @@ from fastapi import HTTPException, Request, status
 
 ALGORITHM = "HS256"
 AUDIENCE = "forge"
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+# Set on the request scope by `allow_query_token`: only those routes read `?token=`.
+QUERY_TOKEN_SCOPE_KEY = "forge.query_token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ def verify_token(secret: str, token: str) -> Caller:
         raise _unauthorized("token expired") from None
     except jwt.PyJWTError:
         raise _unauthorized("invalid token") from None
+    if not _numeric_dates(claims):
+        raise _unauthorized("exp, iat and nbf must be JSON numbers")
     user, tenant = claims.get("sub"), claims.get("tenant")
     if not isinstance(user, str) or not isinstance(tenant, str) or not user or not tenant:
         raise _unauthorized("token lacks sub or tenant")
@@ -64,16 +69,35 @@ def verify_token(secret: str, token: str) -> Caller:
     return Caller(user_id=user, tenant_id=tenant, claims=claims)
 
 
+def _numeric_dates(claims: Mapping[str, Any]) -> bool:
+    """RFC 7519 NumericDates are JSON numbers; PyJWT would also accept `"exp": "9999999999"`."""
+    return all(
+        isinstance(claims[name], int | float) and not isinstance(claims[name], bool)
+        for name in NUMERIC_DATE_CLAIMS
+        if name in claims
+    )
+
+
 def bearer_token(request: Request) -> str:
-    """The token from `Authorization: Bearer ...`, or `?token=` (EventSource cannot set headers)."""
+    """The token from `Authorization: Bearer ...`; `?token=` only where `allow_query_token` ran.
+
+    A token in the URL ends up in browser history, proxy logs and Referer headers, so JSON routes
+    never read it; the live page takes it because a browser address bar cannot set headers.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    token = request.query_params.get("token", "")
+    token = request.query_params.get("token", "") if request.scope.get(QUERY_TOKEN_SCOPE_KEY) else ""
     if token:
         return token
     raise _unauthorized("missing bearer token")
+
+
+async def allow_query_token(request: Request) -> None:
+    """A route dependency: GET requests of these routes may carry the token as `?token=`."""
+    if request.method == "GET":
+        request.scope[QUERY_TOKEN_SCOPE_KEY] = True
 
 
 async def bearer_caller(request: Request) -> Caller:

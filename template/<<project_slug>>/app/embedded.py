@@ -2,12 +2,15 @@
 """An embedded PostgreSQL for development and tests (the `pgserver` wheel): no database install needed.
 
 Only used when `database.url` is empty. The server lives under the project directory and stops
-when the last process using it exits. Production images do not ship pgserver.
+when the last process using it exits, however it is stopped: Ctrl-C, SIGTERM or SIGHUP (a closed
+terminal) all run the exit handlers that stop it. Production images do not ship pgserver.
 """
 
 from __future__ import annotations
 
+import signal
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +19,7 @@ from typing import Any
 
 from loguru import logger
 
+from .adapters.pgserver import forget_dead_handles
 from .settings import ConfigError, Settings
 
 
@@ -32,13 +36,29 @@ def _server(data_dir: Path, cleanup_mode: str) -> Any:
                 "dependency) is not installed; set FORGE_DATABASE_URL"
             ) from None
         data_dir.mkdir(parents=True, exist_ok=True)
+        forget_dead_handles(data_dir)
         return pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop_with_the_process() -> None:
+    """SIGTERM and SIGHUP end the process with SystemExit, so atexit (pgserver's stop) runs.
+
+    By default they kill it outright, and uvicorn re-raises SIGTERM once it has drained.
+    """
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _exit_on_signal)
 
 
 def start_embedded(data_dir: str | Path) -> str:
     """Start (or join) the embedded server in `data_dir`; return its libpq URL."""
     path = Path(data_dir).resolve()
     url: str = _server(path, "stop").get_uri()
+    _stop_with_the_process()
     logger.info("embedded PostgreSQL running in {}", path)
     return url
 

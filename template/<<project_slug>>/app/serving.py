@@ -9,9 +9,10 @@ from loguru import logger
 from .auth import issue_token
 from .main import API_PREFIX, create_app
 from .observe.runtime import DrainingServer
+from .observe.serving import port_in_use
 from .realtime.routes import LIVE_PREFIX
 from .resources import RESOURCES
-from .settings import Settings
+from .settings import ConfigError, Settings, env_name
 
 
 def serve(settings: Settings) -> None:
@@ -29,6 +30,20 @@ def serve(settings: Settings) -> None:
         DrainingServer(config, app.state.admin_state).run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly: no traceback
         logger.info("stopped")
+
+
+def refuse_busy_ports(settings: Settings) -> None:
+    """One line naming the port and its setting, before any banner, instead of a bind traceback."""
+    for key, host, port in (
+        (("http", "port"), settings.http.host, settings.http.port),
+        (("admin", "port"), settings.admin.host, settings.admin.port),
+    ):
+        problem = port_in_use(host, port)
+        if problem:
+            raise ConfigError(
+                f"config error: {'.'.join(key)} = {port}: cannot listen on {host}:{port} ({problem}); "
+                f"free it or set {env_name(key)} (or [{key[0]}] {key[1]} in forge.toml)"
+            )
 
 
 def print_dev_banner(settings: Settings) -> None:

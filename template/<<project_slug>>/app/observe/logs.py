@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 from opentelemetry import trace
 
+from .tracing import redact_token
+
 if TYPE_CHECKING:
     from loguru import Message, Record
 
@@ -43,6 +45,12 @@ def _add_trace_context(record: Record) -> None:
         )
 
 
+def _patch(record: Record) -> None:
+    """Trace ids on every line; no bearer token on any (uvicorn's access log prints `?token=` paths)."""
+    _add_trace_context(record)
+    record["message"] = redact_token(record["message"])
+
+
 def _json_sink(message: Message) -> None:
     record = message.record
     line: dict[str, Any] = {
@@ -61,7 +69,7 @@ def _json_sink(message: Message) -> None:
 
 def setup_logging(*, production: bool, level: str) -> None:
     logger.remove()
-    logger.configure(extra={"trace": ""}, patcher=_add_trace_context)
+    logger.configure(extra={"trace": ""}, patcher=_patch)
     if production:
         logger.add(_json_sink, level=level, format="{message}\n{exception}", backtrace=False, diagnose=False)
     else:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 
 import uvicorn
 from loguru import logger
@@ -20,6 +23,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .admin import AdminState, create_admin_app
 from .tracing import untraced
+
+_in_admin_server: ContextVar[bool] = ContextVar("forge_in_admin_server", default=False)
 
 
 class _Untraced:
@@ -33,12 +38,45 @@ class _Untraced:
             await self.app(scope, receive, send)
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on (e.g. "Address already in use"), or None if it can.
+
+    A probe: the real bind follows, so a port taken in between still fails, only less legibly.
+    """
+    if port == 0:
+        return None
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        return os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+    return None
+
+
+class _QuietAdminLifecycle(logging.Filter):
+    """uvicorn logs "Started server process", "Shutting down"... per server: once is the public one's.
+
+    Both servers log on "uvicorn.error"; the admin server's task marks its context, and its
+    lifecycle lines (INFO) are dropped. Its warnings and errors still show.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or not _in_admin_server.get()
+
+
+_QUIET = _QuietAdminLifecycle()
+
+
 class _ServerWithoutSignals(uvicorn.Server):
     """The public server owns SIGTERM/SIGINT; this one is stopped by the app's lifespan instead."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        _in_admin_server.set(True)  # this task's own context: the public server's lines are kept
+        logging.getLogger("uvicorn.error").addFilter(_QUIET)  # added once: a Filterer skips duplicates
+        await super().serve(sockets)
 
 
 class AdminServer:

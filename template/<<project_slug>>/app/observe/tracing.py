@@ -21,6 +21,7 @@ worker process calls `configure_tracing(...)` once at start and `flush_traces()`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -37,19 +38,24 @@ from opentelemetry.util.types import Attributes, AttributeValue
 
 OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 TRACER_NAME = "forge"
+# `?token=` (the live page's bearer token) and its value, wherever it appears in a query string.
+TOKEN_IN_QUERY = re.compile(r"(?<![^?&\s])(token=)[^&\s\"']*", re.IGNORECASE)
 _untraced: ContextVar[bool] = ContextVar("forge_untraced", default=False)
 
 _provider: TracerProvider | None = None
 
 
 class ExportGatedTracerProvider(TracerProvider):
-    """The SDK provider, recording spans only once something receives them.
+    """The SDK provider, recording spans only once something receives them, never with a bearer token.
 
     Without a span processor (no OTLP endpoint) every span would be built, filled with attributes and
     dropped, at a cost to every request for nothing. Until a processor is attached, the
     sampler drops instead: spans are then non-recording but still have trace and span ids, so log
     lines and job messages keep their correlation. With one attached, the configured sampler
     (OTEL_TRACES_SAMPLER, default parent-based always-on) decides.
+
+    The sampler also sees every span's start attributes: FastAPI's request span records `url.query`
+    (redacting only cloud signatures), so `token=` values are replaced there before the span exists.
     """
 
     def __init__(self, resource: Resource) -> None:
@@ -77,6 +83,7 @@ class _RecordWhenExported(Sampler):
         links: Sequence[trace.Link] | None = None,
         trace_state: trace.TraceState | None = None,
     ) -> SamplingResult:
+        attributes = redact_attributes(attributes)
         if self.provider.exporting:
             return self.delegate.should_sample(
                 parent_context, trace_id, name, kind, attributes, links, trace_state
@@ -86,6 +93,18 @@ class _RecordWhenExported(Sampler):
 
     def get_description(self) -> str:
         return f"RecordWhenExported{{{self.delegate.get_description()}}}"
+
+
+def redact_token(text: str) -> str:
+    """`text` with the value of every `token=` query parameter replaced by REDACTED."""
+    return TOKEN_IN_QUERY.sub(r"\1REDACTED", text)
+
+
+def redact_attributes(attributes: Attributes) -> Attributes:
+    query = attributes.get("url.query") if attributes else None
+    if not isinstance(query, str) or attributes is None:
+        return attributes
+    return {**attributes, "url.query": redact_token(query)}
 
 
 def otlp_configured(environ: Mapping[str, str] | None = None) -> bool:

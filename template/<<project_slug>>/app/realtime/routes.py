@@ -3,7 +3,7 @@
 
 The page is plain HTML with Datastar attributes. It subscribes with `@get(stream, {retry: 'always'})`
 and sends the caller's Authorization header on every request (taken from the page request, where
-`?token=` is accepted because a browser address bar cannot set headers).
+`?token=` is accepted because a browser address bar cannot set headers; JSON routes never read it).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 from datastar_py import ServerSentEventGenerator as SSE
 from datastar_py.consts import ElementPatchMode
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
 
 from .. import writes
-from ..auth import bearer_token
+from ..auth import allow_query_token, bearer_token
 from ..crud import RowId
 from ..db import Database, libpq_url
 from ..deps import CallerDep, SessionDep
@@ -91,7 +91,8 @@ def _live(request: Request) -> Live:
 
 
 def live_router(resources: tuple[Resource[Any], ...], rules: Mapping[str, Rules]) -> APIRouter:
-    router = APIRouter(prefix=LIVE_PREFIX, include_in_schema=False)
+    # The page (and its stream) are GET requests a browser may open with `?token=`; the form posts are not.
+    router = APIRouter(prefix=LIVE_PREFIX, include_in_schema=False, dependencies=[Depends(allow_query_token)])
     for resource in resources:
         _add_routes(router, resource, rules[resource.name])
     return router
