@@ -89,7 +89,7 @@ class Discard(Middleware):
         attempts = int(message.options.get("attempts", 1))
         actor_limit = broker.get_actor(message.actor_name).options.get("max_retries", self.max_retries)
         if attempts > 1 + int(message.options.get("max_retries", actor_limit)):
-            message.options["error"] = f"delivered {attempts} times, never finished: its worker died"
+            message.options["error"] = f"delivered {attempts} times, never finished (its worker died)"
             message.fail()
             raise SkipMessage("too many deliveries")
 
