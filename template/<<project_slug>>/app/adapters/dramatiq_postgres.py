@@ -12,6 +12,13 @@ the library's public behaviour, and why:
   caller's connection: PostgreSQL shows the rows and rings the doorbell only if that transaction commits.
 - Claim in one autocommit statement. The library wraps its CLAIM in BEGIN/COMMIT; CLAIM is one atomic
   statement, so `OneStatementConsumer` runs it alone: one round trip instead of three.
+- Claims count deliveries. On a job's own queue (not its delay queue, where retries wait out their
+  backoff) `claim_statement` also adds one to the message's `attempts` option in the row, so a job
+  whose worker dies while running it is seen as delivered again, not as a first attempt each time.
+- Requeue on stop. The library's REQUEUE gives back claimed-but-unstarted messages without a doorbell
+  and whoever claimed them; `requeue_statement` takes back only this worker's claims, rings the
+  doorbell, and (for unstarted ones) uncounts the delivery. `requeue_abandoned` does the same for
+  jobs still running when the worker stops (counted: they did run).
 - Acks in groups, without the `.ack` NOTIFY. The library's ack is a transaction per message whose
   DELETE also NOTIFYs `dramatiq.<queue>.ack`, a channel nobody listens to, taking PostgreSQL's global
   notify lock at each commit. `ack_statement` deletes many consumed rows of one queue at once, and
@@ -20,15 +27,15 @@ the library's public behaviour, and why:
   (liveness-checked and retried as its own are); every connection goes back to the pool with
   autocommit off, as the library's code expects of its pooled connections.
 
-Private names relied on: `dramatiq_postgres.broker.PostgresConsumer` (its `claim`, `ack`, `close`,
-`get_consume_conn`, `buffer`, `in_processing`, `wakeup`, `_consume_conn`) and `QUERIES` (CLAIM, and
-ENQUEUE for the contract test), `dramatiq_postgres.utils.getconn` and `quote_ident`, the broker's
+Private names relied on: `dramatiq_postgres.broker.PostgresConsumer` (its `claim`, `ack`, `requeue`,
+`close`, `get_consume_conn`, `buffer`, `in_processing`, `wakeup`, `_consume_conn`) and `QUERIES` (CLAIM,
+and ENQUEUE for the contract test), `dramatiq_postgres.utils.getconn` and `quote_ident`, the broker's
 `pool` and `worker_id`, and the queue table's layout (the library's schema.sql).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -36,6 +43,7 @@ import dramatiq_postgres
 import psycopg
 from dramatiq import Message
 from dramatiq.broker import MessageProxy
+from dramatiq.common import q_name
 from dramatiq.errors import BrokerConnectionError
 from dramatiq_postgres import PostgresBroker
 from dramatiq_postgres.broker import QUERIES, PostgresConsumer
@@ -49,9 +57,12 @@ __all__ = [
     "ack_statement",
     "checkin",
     "checkout",
+    "claim_statement",
     "create_schema",
     "enqueue_parameters",
     "enqueue_statement",
+    "requeue_abandoned",
+    "requeue_statement",
 ]
 
 
@@ -97,6 +108,48 @@ def ack_statement(schema: str) -> str:
     )
 
 
+# The message's `attempts` option moved by a delivery: +1 when claimed, -1 when given back unstarted.
+_ATTEMPTS = (
+    "jsonb_set(q.message, '{options,attempts}', "
+    "to_jsonb(GREATEST(COALESCE((q.message #>> '{options,attempts}')::int, 0) %s 1, 0)))"
+)
+
+
+@lru_cache(maxsize=8)
+def claim_statement(schema: str) -> str:
+    """The library's CLAIM (same parameters: queue, limit, worker id) that also counts the delivery."""
+    table = f"{quote_ident(schema)}.queue"
+    return (
+        f"WITH next AS (SELECT message_id FROM {table} WHERE queue_name = %s AND state = 'queued' "
+        "AND available_at <= now() ORDER BY available_at, position LIMIT %s FOR UPDATE SKIP LOCKED) "
+        f"UPDATE {table} AS q SET state = 'consumed', worker_id = %s, consumed_at = now(), mtime = now(), "
+        f"message = {_ATTEMPTS % '+'} FROM next WHERE q.message_id = next.message_id "
+        "RETURNING q.message::text"
+    )
+
+
+@lru_cache(maxsize=8)
+def requeue_statement(schema: str, *, uncount: bool) -> str:
+    """Back to `queued` (due now, doorbell rung): the messages (a list of ids) this worker (its id) holds.
+
+    `uncount` takes back the delivery their claim counted: for messages that never started.
+    """
+    uncounted = f", message = {_ATTEMPTS % '-'}" if uncount else ""
+    return (
+        f"WITH requeued AS (UPDATE {quote_ident(schema)}.queue AS q SET state = 'queued', worker_id = NULL, "
+        f"consumed_at = NULL, mtime = now(){uncounted} WHERE q.message_id = ANY(%s::uuid[]) "
+        "AND q.state = 'consumed' AND q.worker_id = %s RETURNING q.queue_name) "
+        "SELECT pg_notify('dramatiq.' || queue_name || '.enqueue', '') "
+        "FROM (SELECT DISTINCT queue_name FROM requeued) AS queues"
+    )
+
+
+def requeue_abandoned(broker: PostgresBroker, schema: str, message_ids: Sequence[str]) -> None:
+    """Give back jobs this worker started but will not finish (it is stopping): they run again at once."""
+    with broker.pool.connection() as conn:
+        conn.execute(requeue_statement(schema, uncount=False), (list(message_ids), broker.worker_id))
+
+
 def checkout(pool: Any) -> psycopg.Connection[Any]:
     """A live connection from the broker's pool, in autocommit, kept until `checkin`."""
     conn: psycopg.Connection[Any] = getconn(pool)
@@ -122,19 +175,34 @@ class Acker(Protocol):
 class OneStatementConsumer(PostgresConsumer):  # type: ignore[misc]
     """The library's consumer, claiming in one autocommit statement and handing its acks to `acker`."""
 
-    def __init__(self, *, broker: PostgresBroker, acker: Acker, **options: Any) -> None:
+    def __init__(self, *, broker: PostgresBroker, acker: Acker, schema: str, **options: Any) -> None:
         super().__init__(broker=broker, **options)
         self.acks = acker
+        # A delay queue holds retries until their backoff ends: claiming one there is not a delivery.
+        counts = q_name(self.queue_name) == self.queue_name
+        self.claim_statement = claim_statement(schema) if counts else QUERIES.CLAIM
+        self.requeue_statement = requeue_statement(schema, uncount=counts)
 
     def claim(self, limit: int) -> None:
-        """The library's CLAIM statement alone, in autocommit: it is atomic without BEGIN/COMMIT."""
+        """One CLAIM statement alone, in autocommit: it is atomic without BEGIN/COMMIT."""
+        rows = self._execute(self.claim_statement, (self.queue_name, limit, self.broker.worker_id))
+        self.buffer.extend(Message.decode(payload.encode("utf-8")) for (payload,) in rows)
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        """Give back messages claimed but never started (Dramatiq's stop): not a delivery."""
+        ids = [message.message_id for message in messages]
+        if ids:
+            self._execute(self.requeue_statement, (ids, self.broker.worker_id))
+            self.in_processing.difference_update(ids)
+
+    def _execute(self, statement: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         conn = self.get_consume_conn()
         conn.autocommit = True
         try:
-            rows = conn.execute(QUERIES.CLAIM, (self.queue_name, limit, self.broker.worker_id)).fetchall()
+            rows: list[tuple[Any, ...]] = conn.execute(statement, parameters).fetchall()
         except psycopg.OperationalError as exc:
             raise BrokerConnectionError(str(exc)) from exc  # type: ignore[no-untyped-call]
-        self.buffer.extend(Message.decode(payload.encode("utf-8")) for (payload,) in rows)
+        return rows
 
     def ack(self, message: MessageProxy) -> None:
         self.acks.ack(message.message_id)

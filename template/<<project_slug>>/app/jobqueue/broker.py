@@ -5,7 +5,8 @@ The broker's tables live in their own PostgreSQL schema, created idempotently by
 (`init_schema`), not by an Alembic revision: dramatiq-postgres owns that layout and its own DDL.
 
 Its consumer is dramatiq-postgres' with two statements run differently: a claim is one autocommit
-statement instead of BEGIN, claim, COMMIT, and acks are grouped (acks.py). A no-op job's cost is
+statement instead of BEGIN, claim, COMMIT (and counts the delivery, so a job that keeps killing its
+worker is discarded, not retried forever), and acks are grouped (acks.py). A no-op job's cost is
 mostly round trips, and the worker runs every one of them under the GIL; docs/BENCHMARKS.md. What
 that takes of the library's internals is in adapters/dramatiq_postgres.py, and only there.
 """
@@ -36,7 +37,7 @@ from ..adapters.dramatiq_postgres import (
 from ..db import libpq_url
 from ..settings import JobsSettings
 from .acks import GroupAck
-from .middleware import Discard, TenantContext
+from .middleware import Abandoned, Discard, TenantContext
 from .telemetry import JobTelemetry
 
 SCHEMA = "dramatiq"
@@ -80,12 +81,18 @@ class ForgeBroker(PostgresBroker):  # type: ignore[misc]
 
     def __init__(self, *, schema: str, **options: Any) -> None:
         super().__init__(schema=schema, **options)
+        self.schema = schema
         self.ack_statement = ack_statement(schema)
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 30000) -> OneStatementConsumer:
         acks = GroupAck(self.pool, self.ack_statement, queue_name)
         return OneStatementConsumer(
-            broker=self, acker=acks, queue_name=queue_name, prefetch=prefetch, timeout=timeout
+            broker=self,
+            acker=acks,
+            schema=self.schema,
+            queue_name=queue_name,
+            prefetch=prefetch,
+            timeout=timeout,
         )
 
 
@@ -95,6 +102,7 @@ def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> ForgeBr
         kind: override.on_discard for kind, override in jobs.kinds.items() if override.on_discard
     }
     middleware: list[Middleware] = [
+        Abandoned(SCHEMA),  # first: it must see every job that starts
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),
@@ -106,8 +114,19 @@ def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> ForgeBr
         ),
         CurrentMessage(),
         TenantContext(),
-        Discard(jobs.on_discard, per_kind),
+        Discard(jobs.on_discard, per_kind, max_retries=jobs.max_retries),
     ]
+    # The reaper (maintenance) runs as often as the heartbeat: a dead worker's jobs wait at most
+    # about the TTL plus one interval, not the library's fixed 30 s more.
+    liveness = {
+        "heartbeat_interval": jobs.heartbeat_interval_seconds,
+        "heartbeat_ttl": jobs.heartbeat_ttl_seconds,
+        "maintenance_interval": jobs.heartbeat_interval_seconds,
+    }
     return ForgeBroker(
-        url=libpq_url(url), schema=SCHEMA, results=False, middleware=middleware, **broker_options
+        url=libpq_url(url),
+        schema=SCHEMA,
+        results=False,
+        middleware=middleware,
+        **{**liveness, **broker_options},
     )

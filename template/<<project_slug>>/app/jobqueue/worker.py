@@ -4,8 +4,9 @@
 Dramatiq has no per-queue concurrency inside one process, so each queue gets its own group of
 processes (`[jobs.queues.<name>] processes`, each with `threads` worker threads). The parent
 process supervises them and runs the scheduler; SIGTERM/SIGINT are passed on, and every child
-lets its in-flight jobs finish within `jobs.shutdown_timeout_seconds`. A job still running when
-a process dies stays claimed until its heartbeat expires, then runs again elsewhere.
+lets its in-flight jobs finish within `jobs.shutdown_timeout_seconds`; one still running then is
+logged and requeued at once (middleware.Abandoned). A job still running when a process is killed
+stays claimed until its heartbeat expires (`jobs.heartbeat_ttl_seconds`), then runs again elsewhere.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 
 import sqlalchemy as SA
@@ -32,7 +33,7 @@ from ..observe.admin import AdminState
 from ..observe.serving import AdminThread
 from ..observe.tracing import configure_tracing, flush_traces
 from ..settings import QueueSettings, Settings
-from .registry import discover
+from .registry import JobSpec, discover
 from .runtime import JobsRuntime, MissingActors, required_kinds
 from .schedules import Scheduler
 
@@ -162,21 +163,38 @@ def _run_children(
 
 
 class InProcessWorker:
-    """Worker threads (and the scheduler) inside the API process: `<project> dev` runs one command."""
+    """Worker threads (and the scheduler) inside the API process: `<project> dev` runs one command.
 
-    def __init__(self, settings: Settings, url: str) -> None:
+    One Dramatiq worker per queue, each with that queue's `threads`, all on the process' one broker:
+    a single worker would share its threads among every queue, so a busy queue would run more jobs
+    at once than it is allowed and starve the others.
+    """
+
+    def __init__(self, settings: Settings, url: str, specs: Mapping[str, JobSpec] | None = None) -> None:
+        """`specs`: the declared jobs (default: those of `jobs.package`)."""
         self.settings = settings
-        self.runtime = JobsRuntime(settings.jobs, url, discover(settings.jobs.package))
-        threads = sum(plan.threads for plan in queue_plan(settings).values())
-        self.worker = self.runtime.worker(threads=max(1, threads))
+        declared = discover(settings.jobs.package) if specs is None else specs
+        self.runtime = JobsRuntime(settings.jobs, url, declared)
+        self.plan = queue_plan(settings)
+        self.workers = [
+            self.runtime.worker(queues={queue}, threads=plan.threads) for queue, plan in self.plan.items()
+        ]
         self.scheduler = Scheduler(self.runtime, settings.jobs.schedules)
 
     def start(self) -> None:
-        self.worker.start()
+        for worker in self.workers:
+            worker.start()
         self.scheduler.start()
-        logger.info("in-process worker started ({} thread(s))", self.worker.worker_threads)
+        threads = ", ".join(f"{queue}: {plan.threads}" for queue, plan in self.plan.items())
+        logger.info("in-process workers started (threads per queue: {})", threads)
 
     def stop(self) -> None:
+        """Stop every queue's worker at once: together they take one `jobs.shutdown_timeout_seconds`."""
         self.scheduler.stop()
-        self.worker.stop(timeout=int(self.settings.jobs.shutdown_timeout_seconds * 1000))
+        timeout = int(self.settings.jobs.shutdown_timeout_seconds * 1000)
+        stopping = [threading.Thread(target=worker.stop, args=(timeout,)) for worker in self.workers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         self.runtime.close()
