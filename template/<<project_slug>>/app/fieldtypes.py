@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 import uuid
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, JsonValue, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    JsonValue,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 Date = datetime.date
 DateTime = datetime.datetime
@@ -21,6 +31,7 @@ __all__ = [
     "Date",
     "DateTime",
     "Decimal",
+    "Flag",
     "JsonDocument",
     "JsonValue",
     "LongText",
@@ -50,11 +61,49 @@ def _no_nul_inside(value: Any) -> Any:
     return value
 
 
-ShortText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_nul)]
-LongText = Annotated[str, StringConstraints(max_length=1_000_000), AfterValidator(_no_nul)]
-BigInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-Real = Annotated[float, Field(allow_inf_nan=False)]
 # NUMERIC(20, 4): 16 digits before the point, 4 after.
-Money = Annotated[decimal.Decimal, Field(max_digits=20, decimal_places=4, allow_inf_nan=False)]
+MONEY_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,4})?$"
+# Integers beyond 2**53 lose digits in many JSON parsers (and in OpenAPI's own number fields).
+MONEY_INTEGER_LIMIT = 2**53
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer, so the API does too (and only such floats)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _money(value: Any) -> Any:
+    """Exactly what the OpenAPI schema declares: a decimal string, or a JSON integer. A JSON fraction
+    arrives as a float, whose digits need not be the ones the client wrote."""
+    value = _whole(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MONEY_INTEGER_LIMIT:
+        return value
+    if isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value) or isinstance(value, decimal.Decimal):
+        return value
+    raise ValueError('a decimal must be a string such as "12.50" (16 digits, then 4 after the point)')
+
+
+# Declared in the OpenAPI schema too, so clients (and the fuzz test) know NUL is refused.
+_NO_NUL = Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})
+ShortText = Annotated[str, StringConstraints(max_length=255), _NO_NUL, AfterValidator(_no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=1_000_000), _NO_NUL, AfterValidator(_no_nul)]
+# Strict, as the OpenAPI schema says: true/false only, no "12" or 1.5 for an integer, no "1.5" for a number.
+Flag = Annotated[bool, Strict()]
+BigInt = Annotated[int, BeforeValidator(_whole), Strict(), Field(ge=-(2**63), le=2**63 - 1)]
+Real = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Money = Annotated[
+    decimal.Decimal,
+    BeforeValidator(_money),
+    Field(max_digits=20, decimal_places=4),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": MONEY_PATTERN},
+                {"type": "integer", "minimum": -MONEY_INTEGER_LIMIT, "maximum": MONEY_INTEGER_LIMIT},
+            ]
+        },
+        mode="validation",
+    ),
+]
 AwareDateTime = AwareDatetime
 JsonDocument = Annotated[JsonValue, AfterValidator(_no_nul_inside)]
