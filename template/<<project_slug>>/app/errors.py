@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 RETRY_AFTER_SECONDS = 5
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 class ErrorBody(BaseModel):
@@ -72,16 +73,18 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """A 405's Allow lists the methods of every route on the path: Starlette names only the first
+    """A 405's Allow lists every method some route takes on the path: Starlette names only the first
     route's, and a resource's collection is two routes (GET lists, POST creates)."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        allowed: set[str] = set()
-        for route in request.app.router.routes:
-            if route.matches(request.scope)[0] is not Match.NONE:
-                allowed |= getattr(route, "methods", None) or set()
-        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
+        allowed = [method for method in METHODS if _routed(request, method)]
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
     return await http_exception_handler(request, exc)
+
+
+def _routed(request: Request, method: str) -> bool:
+    scope = {**request.scope, "method": method}
+    return any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
