@@ -17,10 +17,11 @@ from pydantic import BaseModel
 from . import writes
 from .deps import CallerDep, SessionDep
 from .errors import error_responses
+from .fieldtypes import SAFE_INTEGER
 from .rules import Rules
 from .schemas import M, Page, Resource
 
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=SAFE_INTEGER)]
 MAX_PAGE = 200
 
 
