@@ -16,10 +16,12 @@ from pydantic import BaseModel
 
 from . import writes
 from .deps import CallerDep, SessionDep
+from .errors import error_responses
+from .fieldtypes import SAFE_INTEGER
 from .rules import Rules
 from .schemas import M, Page, Resource
 
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=SAFE_INTEGER)]
 MAX_PAGE = 200
 
 
@@ -31,7 +33,7 @@ def _with_body(endpoint: Callable[..., Any], schema: type[BaseModel]) -> Callabl
 
 def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
     model = resource.model
-    router = APIRouter(prefix=resource.path, tags=[resource.name])
+    router = APIRouter(prefix=resource.path, tags=[resource.name], responses=error_responses(401, 422, 503))
 
     @router.get("", response_model=Page[resource.read], summary=f"List {resource.path.strip('/')}")  # type: ignore[name-defined]
     async def list_rows(
@@ -45,7 +47,12 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         ).all()
         return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
-    @router.get("/{row_id}", response_model=resource.read, summary=f"Get a {resource.name}")
+    @router.get(
+        "/{row_id}",
+        response_model=resource.read,
+        responses=error_responses(404),
+        summary=f"Get a {resource.name}",
+    )
     async def get_row(session: SessionDep, row_id: RowId) -> M:
         return await writes.load(session, resource, row_id)
 
@@ -62,6 +69,7 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         methods=["POST"],
         status_code=status.HTTP_201_CREATED,
         response_model=resource.read,
+        responses=error_responses(400, 409),
         summary=f"Create a {resource.name}",
     )
     router.add_api_route(
@@ -69,10 +77,16 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         _with_body(update_row, resource.patch),
         methods=["PATCH"],
         response_model=resource.read,
+        responses=error_responses(400, 404, 409),
         summary=f"Update a {resource.name}",
     )
 
-    @router.delete("/{row_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {resource.name}")
+    @router.delete(
+        "/{row_id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        responses=error_responses(404, 409),
+        summary=f"Delete a {resource.name}",
+    )
     async def delete_row(session: SessionDep, caller: CallerDep, row_id: RowId) -> Response:
         await writes.delete(session, resource, rules, caller, row_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -27,6 +28,17 @@ def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def connect_args(url: str, settings: DatabaseSettings) -> dict[str, Any]:
+    """libpq parameters that bound every wait on the server, so a hung database costs a 503, not a
+    request held forever; a `connect_timeout` or `options` in the URL still applies (and wins)."""
+    query = make_url(url).query
+    options = f"-c statement_timeout={settings.statement_timeout_ms}"
+    return {
+        "connect_timeout": query.get("connect_timeout", settings.connect_timeout_seconds),
+        "options": f"{options} {query['options']}" if "options" in query else options,
+    }
+
+
 @dataclass
 class Database:
     engine: AsyncEngine
@@ -41,6 +53,7 @@ class Database:
             pool_timeout=settings.pool_timeout_seconds,
             pool_pre_ping=True,
             echo=settings.echo,
+            connect_args=connect_args(url, settings),
         )
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
 
@@ -49,6 +62,11 @@ class Database:
         async with self.sessions() as session:
             session.info[TENANT_KEY] = tenant_id
             yield session
+
+    async def check(self) -> None:
+        """Raise (OperationalError: a 503) unless the database answers now."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

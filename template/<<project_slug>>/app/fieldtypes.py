@@ -5,10 +5,24 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field, JsonValue, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    GetJsonSchemaHandler,
+    JsonValue,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+from typing_extensions import TypeAliasType
 
 Date = datetime.date
 DateTime = datetime.datetime
@@ -21,7 +35,9 @@ __all__ = [
     "Date",
     "DateTime",
     "Decimal",
-    "JsonDocument",
+    "Flag",
+    "IsoDate",
+    "JsonTree",
     "JsonValue",
     "LongText",
     "Money",
@@ -50,11 +66,88 @@ def _no_nul_inside(value: Any) -> Any:
     return value
 
 
-ShortText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_no_nul)]
-LongText = Annotated[str, StringConstraints(max_length=1_000_000), AfterValidator(_no_nul)]
-BigInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-Real = Annotated[float, Field(allow_inf_nan=False)]
 # NUMERIC(20, 4): 16 digits before the point, 4 after.
-Money = Annotated[decimal.Decimal, Field(max_digits=20, decimal_places=4, allow_inf_nan=False)]
-AwareDateTime = AwareDatetime
-JsonDocument = Annotated[JsonValue, AfterValidator(_no_nul_inside)]
+MONEY_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,4})?$"
+# JSON integers the API takes: up to 2**53 - 1, exact in every JSON parser (I-JSON, RFC 7493), in the
+# OpenAPI document (which writes bounds as doubles) and in validators that compare as doubles. Beyond,
+# 2**63 - 1 would read 2**63, and neighbours of a bound would compare equal to it.
+SAFE_INTEGER = 2**53 - 1
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer, so the API does too (and only such floats)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _money(value: Any) -> Any:
+    """Exactly what the OpenAPI schema declares: a decimal string, or a JSON integer. A JSON fraction
+    arrives as a float, whose digits need not be the ones the client wrote."""
+    value = _whole(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= SAFE_INTEGER:
+        return value
+    if isinstance(value, str) and re.fullmatch(MONEY_PATTERN, value) or isinstance(value, decimal.Decimal):
+        return value
+    raise ValueError('a decimal must be a string such as "12.50" (16 digits, then 4 after the point)')
+
+
+# Declared in the OpenAPI schema too, so clients (and the fuzz test) know NUL is refused.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+_NO_NUL = Field(json_schema_extra={"pattern": NO_NUL_PATTERN})
+ShortText = Annotated[str, StringConstraints(max_length=255), _NO_NUL, AfterValidator(_no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=1_000_000), _NO_NUL, AfterValidator(_no_nul)]
+# Strict, as the OpenAPI schema says: true/false only, no "12" or 1.5 for an integer, no "1.5" for a number.
+Flag = Annotated[bool, Strict()]
+BigInt = Annotated[int, Strict(), Field(ge=-SAFE_INTEGER, le=SAFE_INTEGER), BeforeValidator(_whole)]
+Real = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Money = Annotated[
+    decimal.Decimal,
+    BeforeValidator(_money),
+    Field(max_digits=20, decimal_places=4),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": MONEY_PATTERN},
+                {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER},
+            ]
+        },
+        mode="validation",
+    ),
+]
+
+
+def _iso_text(value: Any) -> Any:
+    """Dates and times are ISO 8601 strings, as declared: not Unix timestamps (pydantic's lax mode)."""
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 string, not a number")
+    return value
+
+
+IsoDate = Annotated[datetime.date, BeforeValidator(_iso_text)]
+AwareDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+
+class _OnlyMatchingKeys:
+    """An object's keys must match its patternProperties (no NUL): declared, as validation enforces it."""
+
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(core), "additionalProperties": False}
+
+
+# Any JSON, declared as such but without NUL in any string or key (JSONB refuses \u0000).
+_DeclaredText = Annotated[str, WithJsonSchema({"type": "string", "pattern": NO_NUL_PATTERN})]
+if TYPE_CHECKING:  # mypy cannot follow this recursive alias; to it, the tree is any JSON value
+    JsonTree = JsonValue
+else:
+    JsonTree = TypeAliasType(
+        "JsonTree",
+        _DeclaredText
+        | int
+        | float
+        | bool
+        | None
+        | list["JsonTree"]
+        | Annotated[dict[_DeclaredText, "JsonTree"], _OnlyMatchingKeys()],
+    )
+JsonDocument = Annotated[JsonTree, AfterValidator(_no_nul_inside)]

@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from .models import TenantScoped
 
@@ -53,6 +55,20 @@ class PatchSchema(BaseModel):
         if nulls:
             raise ValueError(f"{', '.join(nulls)} cannot be null")
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The OpenAPI schema says so too: a required field's type does not include null."""
+        schema = handler(core)
+        properties = handler.resolve_ref_schema(schema).get("properties", {})
+        for name in cls.required & properties.keys():
+            field = properties[name]
+            variants = [v for v in field.pop("anyOf", []) if v != {"type": "null"}]
+            if len(variants) == 1:
+                field.update(variants[0])
+            elif variants:
+                field["anyOf"] = variants
+        return schema
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,8 @@ INPUT_TYPES = {
     "date": "date",
     "datetime": "datetime-local",
 }
+# Number inputs come back as text; the schemas take numbers only (JSON clients must not send "12").
+NUMBERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,11 @@ class FormField:
                 return json.loads(text)
             except json.JSONDecodeError:
                 return text  # let the schema report it
+        if self.kind in NUMBERS:
+            try:
+                return NUMBERS[self.kind](text)
+            except ValueError:
+                return text
         if self.kind == "datetime":
             try:
                 moment = datetime.datetime.fromisoformat(text)

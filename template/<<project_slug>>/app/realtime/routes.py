@@ -42,6 +42,7 @@ class Live:
     """Everything the live routes share in one process; `app.state.live`."""
 
     settings: Settings
+    database: Database
     hub: Hub
     limiter: Limiter
     views: dict[str, LiveView]
@@ -59,7 +60,8 @@ class Live:
         await hub.start()
         templates = template_environment()
         views = {r.name: LiveView(r, form_fields(r), database, templates, LIVE_PREFIX) for r in resources}
-        return cls(settings, hub, Limiter(sse.max_connections, sse.max_per_user, StreamStats()), views)
+        limiter = Limiter(sse.max_connections, sse.max_per_user, StreamStats())
+        return cls(settings, database, hub, limiter, views)
 
     async def close(self) -> None:
         await self.hub.close()
@@ -118,7 +120,10 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
 
     @router.get(f"{path}/stream", name=f"live_{name}_stream")
     async def stream(request: Request, caller: CallerDep) -> Response:
+        """Checks the database first: once the 200 is sent, a failed first read could only cut the
+        body short, where a 503 with Retry-After tells the client (and Datastar) to come back."""
         live = _live(request)
+        await live.database.check()
         return live_response(
             live.views[name], caller.tenant_id, caller.user_id, live.hub, live.limiter, live.settings.sse
         )
