@@ -2,9 +2,9 @@
 """Serving the public API: uvicorn with a draining shutdown, and the banner `dev` prints first.
 
 uvicorn bounds idle keep-alive connections (http.keepalive_timeout_seconds) and open connections
-(http.max_connections, 503 beyond), but has no timeout for reading a request's headers: a client that
-connects and sends nothing, or a header a byte a minute, holds its connection until max_connections
-refuses others. Put a reverse proxy with header timeouts in front (docs/operations.md).
+(http.max_connections, 503 beyond); its HTTP protocol is swapped for one that also bounds reading a
+request's headers (http.header_timeout_seconds), so a client that connects and sends nothing, or a
+header a byte a minute, cannot hold a connection until max_connections refuses others.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from loguru import logger
 
+from .adapters.uvicorn import with_header_timeout
 from .auth import issue_token
 from .main import API_PREFIX, create_app
 from .observe.runtime import DrainingServer
@@ -33,6 +34,7 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         timeout_graceful_shutdown=int(http.shutdown_grace_seconds),
         timeout_keep_alive=http.keepalive_timeout_seconds,
         limit_concurrency=http.max_connections,
+        http=with_header_timeout(http.header_timeout_seconds),
     )
 
 
