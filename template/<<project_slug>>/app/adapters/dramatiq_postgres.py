@@ -111,7 +111,7 @@ def ack_statement(schema: str) -> str:
 # The message's `attempts` option moved by a delivery: +1 when claimed, -1 when given back unstarted.
 _ATTEMPTS = (
     "jsonb_set(q.message, '{options,attempts}', "
-    "to_jsonb(GREATEST(COALESCE((q.message #>> '{options,attempts}')::int, 0) %s 1, 0)))"
+    "to_jsonb(GREATEST(COALESCE((q.message -> 'options' ->> 'attempts')::int, 0) %s 1, 0)))"
 )
 
 
