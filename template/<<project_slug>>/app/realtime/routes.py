@@ -87,6 +87,10 @@ def build_hub(settings: Settings, url: str) -> Hub:
     return hub
 
 
+def _known_reachable(hub: Hub) -> bool:
+    return isinstance(hub, PostgresHub) and hub.listening.is_set()
+
+
 def _live(request: Request) -> Live:
     live: Live = request.app.state.live
     return live
@@ -121,9 +125,12 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
     @router.get(f"{path}/stream", name=f"live_{name}_stream")
     async def stream(request: Request, caller: CallerDep) -> Response:
         """Checks the database first: once the 200 is sent, a failed first read could only cut the
-        body short, where a 503 with Retry-After tells the client (and Datastar) to come back."""
+        body short, where a 503 with Retry-After tells the client (and Datastar) to come back.
+        While the LISTEN connection is up the server is known to answer, so a stream opened then
+        (the everyday case, and every stream of a reconnect storm) pays no extra round trip."""
         live = _live(request)
-        await live.database.check()
+        if not _known_reachable(live.hub):
+            await live.database.check()
         return live_response(
             live.views[name], caller.tenant_id, caller.user_id, live.hub, live.limiter, live.settings.sse
         )
