@@ -3,6 +3,8 @@
 
 Written once and parametrised by each resource's description, so fixes here reach every resource.
 Writes go through writes.py (the user's rules, then commit); tenant scoping is tenancy.py's.
+Each route has a fixed operation id, `<resource>-<action>` (`product-list`), and the resource's tag:
+client generators name their functions after them, so they must not change with a path or a function name.
 """
 
 from __future__ import annotations
@@ -31,11 +33,21 @@ def _with_body(endpoint: Callable[..., Any], schema: type[BaseModel]) -> Callabl
     return endpoint
 
 
+def operation_id(resource: Resource[Any], action: str) -> str:
+    """`product-list`: what openapi-python-client and openapi-typescript name the client's call after."""
+    return f"{resource.name}-{action}"
+
+
 def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
     model = resource.model
     router = APIRouter(prefix=resource.path, tags=[resource.name], responses=error_responses(401, 422, 503))
 
-    @router.get("", response_model=Page[resource.read], summary=f"List {resource.path.strip('/')}")  # type: ignore[name-defined]
+    @router.get(
+        "",
+        response_model=Page[resource.read],  # type: ignore[name-defined]
+        summary=f"List {resource.path.strip('/')}",
+        operation_id=operation_id(resource, "list"),
+    )
     async def list_rows(
         session: SessionDep,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -52,6 +64,7 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         response_model=resource.read,
         responses=error_responses(404),
         summary=f"Get a {resource.name}",
+        operation_id=operation_id(resource, "get"),
     )
     async def get_row(session: SessionDep, row_id: RowId) -> M:
         return await writes.load(session, resource, row_id)
@@ -71,6 +84,7 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         response_model=resource.read,
         responses=error_responses(400, 409),
         summary=f"Create a {resource.name}",
+        operation_id=operation_id(resource, "create"),
     )
     router.add_api_route(
         "/{row_id}",
@@ -79,6 +93,7 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         response_model=resource.read,
         responses=error_responses(400, 404, 409),
         summary=f"Update a {resource.name}",
+        operation_id=operation_id(resource, "update"),
     )
 
     @router.delete(
@@ -86,6 +101,7 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         status_code=status.HTTP_204_NO_CONTENT,
         responses=error_responses(404, 409),
         summary=f"Delete a {resource.name}",
+        operation_id=operation_id(resource, "delete"),
     )
     async def delete_row(session: SessionDep, caller: CallerDep, row_id: RowId) -> Response:
         await writes.delete(session, resource, rules, caller, row_id)
