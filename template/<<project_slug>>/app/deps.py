@@ -15,13 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .auth import Caller
 from .db import Database
+from .observe.access import CALLER_SCOPE_KEY
 
 CallerFunction = Callable[[Request], Awaitable[Caller]]
 
 
 async def request_caller(request: Request) -> Caller:
     identify: CallerFunction = request.app.state.caller
-    return await identify(request)
+    caller = await identify(request)
+    request.scope[CALLER_SCOPE_KEY] = caller  # for the access log line, written after the response
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(request_caller)]

@@ -30,6 +30,7 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         host=http.host,
         port=http.port,
         log_config=None,
+        access_log=False,  # observe/access.py logs each request, without the query string uvicorn prints
         proxy_headers=True,
         timeout_graceful_shutdown=int(http.shutdown_grace_seconds),
         timeout_keep_alive=http.keepalive_timeout_seconds,

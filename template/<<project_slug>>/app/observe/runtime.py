@@ -24,6 +24,7 @@ from ..build_info import build_info
 from ..db import Database
 from ..realtime.hub import HasReadiness
 from ..settings import Settings
+from .access import AccessLogMiddleware
 from .admin import AdminState, Check
 from .instrumentation import (
     HttpMetricsMiddleware,
@@ -46,11 +47,13 @@ def _provider(settings: Settings) -> TracerProvider:
 
 
 def observe_app(app: FastAPI, settings: Settings) -> AdminState:
-    """Add HTTP metrics to the public app; return the state the admin routes read."""
+    """Add HTTP metrics and the access log to the public app; return the state the admin routes read."""
     state = AdminState()
     app.state.admin_state = state
     if settings.observe.metrics:
         app.add_middleware(HttpMetricsMiddleware)
+    if settings.observe.access_log:  # added last, so outside the metrics: it times the whole response
+        app.add_middleware(AccessLogMiddleware)
     return state
 
 
