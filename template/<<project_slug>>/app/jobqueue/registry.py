@@ -25,6 +25,8 @@ class JobSpec:
     # None: the queue the hooks glue assigns to the kind (from the Copier answers), else "default".
     queue: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    # True: the project's own code enqueues the kind, so no hook or schedule needs to (orphans.py).
+    manual: bool = False
 
 
 _SPECS: dict[str, JobSpec] = {}
@@ -38,8 +40,12 @@ def job(
     min_backoff_ms: int | None = None,
     max_backoff_ms: int | None = None,
     on_discard: str | None = None,
+    manual: bool = False,
 ) -> Callable[[JobFunction], JobFunction]:
-    """Register `fn` as the worker of `kind`. Options override the forge.toml [jobs] defaults."""
+    """Register `fn` as the worker of `kind`. Options override the forge.toml [jobs] defaults.
+
+    `manual=True` says your code enqueues the kind (`enqueue`), so no hook or schedule has to.
+    """
     options: dict[str, Any] = {
         name: value
         for name, value in {
@@ -57,7 +63,7 @@ def job(
             raise ValueError(
                 f"job kind {kind!r} is declared twice: {existing.fn.__module__} and {fn.__module__}"
             )
-        _SPECS[kind] = JobSpec(kind=kind, fn=fn, queue=queue, options=options)
+        _SPECS[kind] = JobSpec(kind=kind, fn=fn, queue=queue, options=options, manual=manual)
         return fn
 
     return register
@@ -74,5 +80,11 @@ def discover(package: str) -> dict[str, JobSpec]:
     except ModuleNotFoundError as exc:
         raise ImportError(f"jobs.package {package!r} cannot be imported: {exc}") from None
     for info in pkgutil.walk_packages(getattr(root, "__path__", []), prefix=f"{package}."):
-        importlib.import_module(info.name)
+        try:
+            importlib.import_module(info.name)
+        except ImportError as exc:
+            raise ImportError(
+                f"worker module {info.name} cannot be imported ({exc}); if the resource or job kind it "
+                "served left the answers, move the logic you still need and delete the module"
+            ) from exc
     return dict(_SPECS)

@@ -33,6 +33,7 @@ from ..observe.admin import AdminState
 from ..observe.serving import AdminThread
 from ..observe.tracing import configure_tracing, flush_traces
 from ..settings import QueueSettings, Settings
+from .orphans import orphaned_workers
 from .registry import JobSpec, discover
 from .runtime import JobsRuntime, MissingActors, required_kinds
 from .schedules import Scheduler
@@ -46,6 +47,11 @@ def queue_plan(settings: Settings) -> dict[str, QueueSettings]:
     for queue in sorted(set(required_kinds(settings.jobs).values()) - set(plan)):
         plan[queue] = QueueSettings()
     return plan
+
+
+def warn_orphans(settings: Settings, specs: Mapping[str, JobSpec]) -> None:
+    for line in orphaned_workers(settings.jobs, specs):
+        logger.warning(line)
 
 
 def _stop_event() -> threading.Event:
@@ -109,6 +115,7 @@ def supervise(settings: Settings, url: str, argv_prefix: Sequence[str]) -> int:
     except (MissingActors, ValueError, ImportError) as exc:
         print(f"worker refused to start: {exc}", file=sys.stderr)
         return 2
+    warn_orphans(settings, specs)
     metrics_dir = tempfile.mkdtemp(prefix="forge-worker-metrics-")
     try:
         admin = worker_admin(settings, runtime, metrics_dir)
@@ -175,6 +182,7 @@ class InProcessWorker:
         self.settings = settings
         declared = discover(settings.jobs.package) if specs is None else specs
         self.runtime = JobsRuntime(settings.jobs, url, declared)
+        warn_orphans(settings, declared)
         self.plan = queue_plan(settings)
         self.workers = [
             self.runtime.worker(queues={queue}, threads=plan.threads) for queue, plan in self.plan.items()
