@@ -53,7 +53,8 @@ def database_reachable(ctx: Context) -> str:
             info = conn.info
             return f"PostgreSQL {version[0] if version else '?'} at {info.host}:{info.port}/{info.dbname}"
     except psycopg.Error as exc:
-        raise Failed(f"cannot connect ({_first_line(exc)}): check database.url (FORGE_DATABASE_URL)") from None
+        problem = _first_line(exc)
+        raise Failed(f"cannot connect ({problem}): check database.url (FORGE_DATABASE_URL)") from None
 
 
 def migrations_current(ctx: Context) -> str:
@@ -78,11 +79,11 @@ def migrations_current(ctx: Context) -> str:
 
 # Drift between the models and the revisions, written by migrating.py.
 def models_match_migrations(ctx: Context) -> str:
-    from .migrating import pending_model_changes
+    from .migrating import MigrationMissing, pending_model_changes
 
     changes = pending_model_changes(ctx.url)
     if changes:
-        raise Failed(f"models have changes no migration holds ({'; '.join(changes)}): run `make migration m="..."`")
+        raise Failed(str(MigrationMissing(changes)))
     return "no pending model changes"
 
 
