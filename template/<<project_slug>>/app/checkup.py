@@ -2,8 +2,8 @@
 """`<slug> check`: is this machine ready to run the service? One line per check, exit 1 if any failed.
 
 Each check is one small function that returns what it found or raises `Failed` saying what to do.
-Checks that need the database are skipped (not failed again) when it cannot be reached, so the first
-failing line is the one to act on. Nothing is changed: no migration runs, no schema is created.
+A check whose premise failed (no database, so no migrations to read) is skipped rather than failed
+again, so the first failing line is the one to act on. Nothing is changed: no migration runs, no schema is created.
 """
 
 from __future__ import annotations
@@ -172,17 +172,17 @@ def production_secrets(ctx: Context) -> str:
 
 
 CheckFunction = Callable[[Context], str]
-# (label, check, needs the database): in this order, one line each.
-CHECKS: tuple[tuple[str, CheckFunction, bool], ...] = (
-    ("database", database_reachable, False),
-    ("migrations", migrations_current, True),
-    ("model changes", models_match_migrations, True),
-    ("job broker schema", broker_schema, True),
-    ("LISTEN/NOTIFY", listen_works, True),
-    ("job workers", kinds_have_workers, False),
-    ("orphaned workers", no_orphaned_workers, False),
-    ("ports", ports_free, False),
-    ("production secrets", production_secrets, False),
+# (label, check, the earlier check it needs to have passed): in this order, one line each.
+CHECKS: tuple[tuple[str, CheckFunction, str | None], ...] = (
+    ("database", database_reachable, None),
+    ("migrations", migrations_current, "database"),
+    ("model changes", models_match_migrations, "migrations"),
+    ("job broker schema", broker_schema, "database"),
+    ("LISTEN/NOTIFY", listen_works, "database"),
+    ("job workers", kinds_have_workers, None),
+    ("orphaned workers", no_orphaned_workers, None),
+    ("ports", ports_free, None),
+    ("production secrets", production_secrets, None),
 )
 
 
@@ -196,18 +196,19 @@ def run_checks(config: str | None, out: TextIO = sys.stdout) -> int:
     setup_logging(production=settings.production, level="WARNING")  # the lines, not the chatter
     _line(out, "ok", "configuration", f"loaded (env = {settings.env})")
     ctx = Context(settings)
-    failed = database_down = False
-    for label, check, needs_database in CHECKS:
-        if needs_database and database_down:
-            _line(out, "skip", label, "the database cannot be reached")
+    passed: set[str] = set()
+    failed = False
+    for label, check, needs in CHECKS:
+        if needs is not None and needs not in passed:
+            _line(out, "skip", label, f"needs the {needs} check to pass first")
             continue
         try:
             _line(out, "ok", label, check(ctx))
+            passed.add(label)
         except Exception as exc:  # any failure is one line, not a traceback that hides the other checks
             detail = str(exc) if isinstance(exc, Failed) else f"{type(exc).__name__}: {_first_line(exc)}"
             _line(out, "FAIL", label, detail)
             failed = True
-            database_down = database_down or check is database_reachable
     return 1 if failed else 0
 
 
