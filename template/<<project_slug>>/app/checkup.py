@@ -3,7 +3,8 @@
 
 Each check is one small function that returns what it found or raises `Failed` saying what to do.
 A check whose premise failed (no database, so no migrations to read) is skipped rather than failed
-again, so the first failing line is the one to act on. Nothing is changed: no migration runs, no schema is created.
+again, so the first failing line is the one to act on. Nothing is changed: no migration runs, no
+schema is created.
 """
 
 from __future__ import annotations
