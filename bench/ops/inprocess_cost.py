@@ -14,10 +14,12 @@ OTLP endpoint is configured (its exporter discards, so encoding and network are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import cProfile
 import importlib
 import io
 import json
+import os
 import pstats
 import sys
 import time
@@ -35,7 +37,9 @@ class _Discard(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-MODES = {"off": {"FORGE_OBSERVE_METRICS": "false", "FORGE_OBSERVE_TRACING": "false"}, "on": {}}
+OFF = {"FORGE_OBSERVE_METRICS": "false", "FORGE_OBSERVE_TRACING": "false", "FORGE_OBSERVE_ACCESS_LOG": "false"}
+# "on" is the default (metrics, tracing, the access log); "on_no_access_log" isolates the access log.
+MODES = {"off": OFF, "on": {}, "on_no_access_log": {"FORGE_OBSERVE_ACCESS_LOG": "false"}}
 BATCH = 300
 
 
@@ -43,7 +47,8 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
     create_app = importlib.import_module(f"{slug}.app.main").create_app
     settings_module = importlib.import_module(f"{slug}.app.settings")
     issue_token = importlib.import_module(f"{slug}.app.auth").issue_token
-    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(production=True, level="WARNING")
+    # Production logging at INFO, as deployed: the access log's JSON lines are written (to /dev/null).
+    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(production=True, level="INFO")
     base = {"FORGE_ADMIN_PORT": "0", "FORGE_DATABASE_URL": database_url}
     apps = {m: create_app(settings_module.load_settings(environ=base | env)) for m, env in MODES.items()}
     secret = settings_module.load_settings(environ=base).app.secret_key
@@ -100,6 +105,10 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
     for mode, samples in cpu.items():
         result[f"cpu_us_per_request_{mode}_min"] = round(min(samples))
     result["calls_ratio_off_over_on"] = round(result["calls_per_request_off"] / result["calls_per_request_on"], 3)
+    result["calls_access_log"] = result["calls_per_request_on"] - result["calls_per_request_on_no_access_log"]
+    result["cpu_us_access_log"] = (
+        result["cpu_us_per_request_on_min"] - result["cpu_us_per_request_on_no_access_log_min"]
+    )
     for mode in ("on", "on_exporting"):
         result[f"cpu_ratio_off_over_{mode}"] = round(
             result["cpu_us_per_request_off_min"] / result[f"cpu_us_per_request_{mode}_min"], 3
@@ -109,4 +118,6 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
 
 if __name__ == "__main__":
     slug, url = sys.argv[1], sys.argv[2]
-    print(json.dumps(asyncio.run(main(slug, url, int(sys.argv[3]) if len(sys.argv) > 3 else 10))))
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull):  # the JSON sink's lines
+        result = asyncio.run(main(slug, url, int(sys.argv[3]) if len(sys.argv) > 3 else 10))
+    print(json.dumps(result))

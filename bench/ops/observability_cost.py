@@ -2,9 +2,10 @@
 
     uv run python bench/ops/observability_cost.py [seconds-per-round (2)] [rounds (15)]
 
-Two servers of the same project run side by side, one with the defaults (Prometheus HTTP and
-database metrics, an OpenTelemetry span per request and per query; no exporter, as without a
-collector) and one with FORGE_OBSERVE_METRICS=false FORGE_OBSERVE_TRACING=false. Rounds alternate
+Two servers of the same project run side by side in production mode (JSON logs), one with the
+defaults (Prometheus HTTP and database metrics, an OpenTelemetry span per request and per query, no
+exporter, as without a collector; an access-log line per request) and one with
+FORGE_OBSERVE_METRICS=false FORGE_OBSERVE_TRACING=false FORGE_OBSERVE_ACCESS_LOG=false. Rounds alternate
 between them (on-off, off-on, ...) so machine noise hits both alike; the ratio is the median of
 per-round on/off ratios. The route is GET /api/products?limit=20 over 20 seeded rows, authenticated,
 one tenant-scoped SELECT per request. The load is keep-alive HTTP/1.1 from raw asyncio streams in
@@ -29,6 +30,8 @@ from harness import SLUG, Server, project, run, serving
 HERE = Path(__file__).resolve().parent
 
 CONNECTIONS = 16
+# Logs as deployed: JSON lines (the access log's included), here to /dev/null.
+PRODUCTION = {"FORGE_ENV": "production", "FORGE_APP_SECRET_KEY": "bench-" + "k7" * 20}
 PATH = "/api/products?limit=20"
 _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
@@ -76,9 +79,13 @@ def _seed(server: Server, token: str) -> None:
 
 def main(seconds: float = 2.0, rounds: int = 15) -> dict[str, object]:
     with project() as bench:
-        token = bench.cli("token", "--user", "bench", "--tenant", "bench", "--ttl", "36000").strip()
-        off_env = {"FORGE_OBSERVE_METRICS": "false", "FORGE_OBSERVE_TRACING": "false"}
-        with serving(bench) as on, serving(bench, **off_env) as off:
+        token = bench.cli("token", "--user", "bench", "--tenant", "bench", "--ttl", "36000", **PRODUCTION).strip()
+        off_env = {
+            "FORGE_OBSERVE_METRICS": "false",
+            "FORGE_OBSERVE_TRACING": "false",
+            "FORGE_OBSERVE_ACCESS_LOG": "false",
+        }
+        with serving(bench, **PRODUCTION) as on, serving(bench, **PRODUCTION, **off_env) as off:
             on.wait_serving()
             off.wait_serving()
             _seed(on, token)

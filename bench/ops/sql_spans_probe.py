@@ -1,0 +1,139 @@
+"""opentelemetry-instrumentation-sqlalchemy against Forge's own cursor-event SQL spans, in one process.
+
+Run by library_choices.py with the rendered project's interpreter and the library added:
+
+    uv run --frozen --no-dev --with opentelemetry-instrumentation-sqlalchemy==0.66b2 \
+        python <this> <slug> <url> own|library
+
+The project's app, tracing on (FastAPI's request span), metrics and access log off, with "own":
+Forge's SQL spans (observe/instrumentation.py), or "library": those swapped for
+`SQLAlchemyInstrumentor().instrument(engine=..., skip_dep_check=True)` on the same engine. One mode
+per process, because the library also patches SQLAlchemy globally (a `connect` span for every
+engine). GET /api/products?limit=20 through direct ASGI calls: Python calls per request (exact),
+CPU time per request (minimum over rounds) with no span processor (as without
+OTEL_EXPORTER_OTLP_ENDPOINT), then the spans of one request, then CPU with spans recorded for export
+to a discarding exporter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import importlib
+import io
+import json
+import pstats
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+BATCH = 300
+ROUNDS = 10
+
+
+class _Discard(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+async def call(app: Any, token: bytes) -> None:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/api/products", "raw_path": b"/api/products",
+        "query_string": b"limit=20", "root_path": "", "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80), "headers": [(b"host", b"bench"), (b"authorization", b"Bearer " + token)],
+    }  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200, sent[0]
+
+
+async def _cpu(app: FastAPI, token: bytes) -> int:
+    samples: list[float] = []
+    for _ in range(ROUNDS):
+        started = time.process_time()
+        for _ in range(BATCH):
+            await call(app, token)
+        samples.append((time.process_time() - started) / BATCH * 1e6)
+    return round(min(samples))
+
+
+async def _calls(app: FastAPI, token: bytes) -> int:
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(BATCH):
+        await call(app, token)
+    profile.disable()
+    return round(pstats.Stats(profile, stream=io.StringIO()).total_calls / BATCH)  # type: ignore[attr-defined]
+
+
+async def main(slug: str, database_url: str, mode: str) -> dict[str, Any]:
+    create_app = importlib.import_module(f"{slug}.app.main").create_app
+    settings_module = importlib.import_module(f"{slug}.app.settings")
+    runtime = importlib.import_module(f"{slug}.app.observe.runtime")
+    issue_token = importlib.import_module(f"{slug}.app.auth").issue_token
+    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(production=True, level="WARNING")
+    environ = {
+        "FORGE_ADMIN_PORT": "0",
+        "FORGE_DATABASE_URL": database_url,
+        "FORGE_OBSERVE_METRICS": "false",
+        "FORGE_OBSERVE_ACCESS_LOG": "false",
+    }
+    settings = settings_module.load_settings(environ=environ)
+    token = issue_token(settings.app.secret_key, "bench", "bench", 3600).encode()
+    own_instrument = runtime.instrument_engine
+
+    def without_sql_spans(engine: Any, *, metrics: bool, provider: Any) -> None:
+        own_instrument(engine, metrics=metrics, provider=None)
+
+    if mode == "library":
+        runtime.instrument_engine = without_sql_spans
+    app = create_app(settings)
+    result: dict[str, Any] = {"mode": mode}
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        provider: TracerProvider = trace.get_tracer_provider()  # type: ignore[assignment]
+        if mode == "library":
+            engine = app.state.db.engine.sync_engine
+            SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider, skip_dep_check=True)
+        for _ in range(200):
+            await call(app, token)
+        result["calls_per_request"] = await _calls(app, token)
+        result["cpu_us_not_exporting"] = await _cpu(app, token)
+        memory = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(memory))
+        await call(app, token)
+        spans = memory.get_finished_spans()
+        result["spans_per_request"] = [s.name for s in spans]
+        result["sql_span_attributes"] = {
+            s.name: sorted(s.attributes or {}) for s in spans if s.kind == trace.SpanKind.CLIENT
+        }
+        memory.shutdown()  # collects no more; the batch processor below takes over
+        provider.add_span_processor(BatchSpanProcessor(_Discard()))
+        result["cpu_us_exporting"] = await _cpu(app, token)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))))
