@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 import psycopg
 
 from .db import libpq_url, sqlalchemy_url
+from .embedded import database_url
 from .observe.logs import setup_logging
 from .settings import ConfigError, Settings, load_settings
 
@@ -41,8 +42,6 @@ class Context:
 
 
 def database_reachable(ctx: Context) -> str:
-    from .embedded import database_url
-
     try:
         ctx.url = database_url(ctx.settings)
     except ConfigError as exc:
