@@ -121,8 +121,8 @@ def generate(repo: Path, dst: Path, ref: str = "v1", **data: Any) -> Path:
 
 
 def update(project: Path, ref: str | None = None, **data: Any) -> None:
-    """`copier update` exactly as a user types it; ref ":current:" keeps the template version (answer changes)."""
-    cmd = [sys.executable, "-m", "copier", "update", "--defaults", "--quiet", "--conflict", "rej"]
+    """`copier update` exactly as a user types it (inline conflicts); ref ":current:" keeps the template version."""
+    cmd = [sys.executable, "-m", "copier", "update", "--defaults", "--quiet"]  # inline conflicts, as users get
     if ref:
         cmd.append(f"--vcs-ref={ref}")
     for key, value in data.items():
