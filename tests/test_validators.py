@@ -44,7 +44,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"queues": {"q" * 41: 1}}, "is longer than 40 characters (PostgreSQL channel names are limited"),
     ({"queues": {"default": 0}}, "queue 'default' concurrency must be an integer from 1 to 256"),
     ({"queues": {"default": "many"}}, "queue 'default' concurrency must be an integer"),
-    ({"resources": {"product": {}}}, "resources must be a YAML list"),
+    ({"resources": {"product": {}}}, "resources must be a JSON list"),
     ({"resources": [{"fields": {"a": "str"}}]}, "every resource must be a mapping with a name"),
     ({"resources": [product(name="Product")]}, "resource name 'Product' must start with a lowercase letter"),
     ({"resources": [product(name="class")]}, "resource name 'class' is a reserved word"),
