@@ -37,13 +37,13 @@ WORKER = '''\
 
     from __future__ import annotations
 
-    from shop.app.public import JobContext, job
+    from shop.app.public import JobContext, Product, job
 
 
     @job("notify_new_product")
     def run(ctx: JobContext) -> None:
         row = ctx.row()
-        if row is not None:
+        if isinstance(row, Product):
             row.description = f"announced: {row.title}"
 '''
 
