@@ -94,7 +94,7 @@ def change_answers(project: Path, changes: dict[str, object]) -> str:
     path = project / ".forge" / "changes.yml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(changes, sort_keys=False))
-    return run(["make", "update", f"changes={path}"], project)
+    return run(["bash", "-c", f"make update changes={path} 2>&1"], project)  # Copier's message is on stderr
 
 
 def commit(project: Path, message: str) -> None:
