@@ -61,7 +61,11 @@ def project(template_src: Path, workdir: Path) -> Path:
 
 def _config(project: Path, name: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """The file as compose resolves it; the environment holds no FORGE_* of the caller's."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FORGE_") and k not in {"IMAGE", "API_REPLICAS"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("FORGE_") and k not in {"APP_IMAGE", "API_REPLICAS", "HTTP_PORTS"}
+    }
     result = subprocess.run(
         [PODMAN_COMPOSE, "-f", name, "config"],
         cwd=project,
@@ -117,13 +121,18 @@ def test_compose_prod_yaml_takes_the_image_and_secrets_from_the_environment(proj
     )
     assert "FORGE_APP_SECRET_KEY: ${FORGE_APP_SECRET_KEY:?" in (project / "compose.prod.yaml").read_text()
 
-    env = {**SECRETS, "IMAGE": "registry.example.com/shipyard:1.2.3", "API_REPLICAS": "3", "HTTP_PORTS": "8000-8002"}
+    env = {
+        **SECRETS,
+        "APP_IMAGE": "registry.example.com/shipyard:1.2.3",
+        "API_REPLICAS": "3",
+        "HTTP_PORTS": "8000-8002",
+    }
     services = _config(project, "compose.prod.yaml", env)["services"]
     assert set(services) == {"migrate", "api", "worker"}, "PostgreSQL is the operator's, not a container"
     assert services["migrate"]["command"] == [SLUG, "migrate"]
     assert "depends_on" not in services["migrate"]
     for service in services.values():
-        assert service["image"] == env["IMAGE"]
+        assert service["image"] == env["APP_IMAGE"]
         assert {k: service["environment"][k] for k in SECRETS} == SECRETS
     for name in ("api", "worker"):
         assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
@@ -173,7 +182,9 @@ def test_the_services_start_from_the_image_and_answer_healthz(
     compose_file: str, delivery_image: tuple[Path, str], database: str, compose_tool: None
 ) -> None:
     project, image = delivery_image
-    services = _config(project, compose_file, {**SECRETS, "FORGE_DATABASE_URL": database, "IMAGE": image})["services"]
+    services = _config(project, compose_file, {**SECRETS, "FORGE_DATABASE_URL": database, "APP_IMAGE": image})[
+        "services"
+    ]
     started: list[str] = []
 
     def start(service: dict[str, Any], **overrides: str) -> str:
