@@ -34,6 +34,8 @@ import yaml
 
 from .forge_harness import PODMAN_ENV, ROOT, container_skip_reason, free_ports, podman, render, run
 
+# One xdist worker takes every test of the image, so it is built once (tests/conftest.py delivery_image).
+pytestmark = pytest.mark.xdist_group("container-image")
 SLUG = "shipyard"
 SERVER_URL = os.environ.get("FORGE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PODMAN_COMPOSE = str(Path(sys.executable).parent / "podman-compose")
