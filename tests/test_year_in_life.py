@@ -22,15 +22,7 @@ import yaml
 from .forge_harness import conflicts, generate, git, release, run, template_repo
 from .test_ownership import RECIPES, SLUG, apply_recipes, change_generated_code
 
-STEP_TESTS = " ".join(
-    [
-        "tests/jobs",
-        "tests/test_ours.py",
-        "tests/forge/test_resources.py",
-        "tests/forge/test_migrations.py",
-        "tests/forge/test_ownership.py",
-    ]
-)
+STEP_TESTS = "tests/jobs tests/test_ours.py tests/forge/test_resources.py tests/forge/test_migrations.py tests/forge/test_ownership.py"
 
 WORKER = '''\
     """Announce a new product: our logic, which must survive every update."""
@@ -79,7 +71,7 @@ def release_v2(repo: Path) -> None:
     change_generated_code(repo)
     # A release changes its own tests with its pages (change_generated_code marks base.html's <body>).
     test = repo / "template" / "tests" / "forge" / "test_extensions.py.jinja"
-    test.write_text(test.read_text().replace("'<body>\\n<p id", "'<body data-v2=\"yes\">\\n<p id"))
+    test.write_text(test.read_text().replace("'<body>\\n<p id", '\'<body data-v2="yes">\\n<p id'))
     template_dependency(repo, "tenacity>=8")
 
 
