@@ -1,8 +1,9 @@
 # Forge: the template's own tasks. `make demo` runs a generated service; `make test` proves the template.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+# uv from PATH, else the one the generated projects' bootstrap script puts in .forge/bin (no pip needed).
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.forge/bin/uv)
 RUN := $(UV) run --frozen
-# The tests run `uv` by name in rendered projects: a uv that pip put in ~/.local/bin must be on PATH.
+# The tests run `uv` by name in rendered projects: a uv in .forge/bin must be on PATH.
 export PATH := $(dir $(UV)):$(PATH)
 DEMO ?= demo
 
@@ -12,7 +13,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 $(UV):
-	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+	python3 -I 'template/<<project_slug>>/app/bootstrap_uv.py' $(dir $(UV))
 
 install: $(UV)  ## the template's tooling (Copier, pytest, ruff, mypy) from uv.lock
 	$(UV) sync --frozen --quiet

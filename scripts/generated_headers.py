@@ -29,6 +29,10 @@ GENERATED = [
     "README.md.jinja",
     ".gitignore",
     ".dockerignore",
+    ".env.example.jinja",
+    "compose.yaml.jinja",
+    "compose.prod.yaml.jinja",
+    ".github/workflows/*",
 ]
 SKIP_SUFFIXES = {".lock", ".mako"}
 
@@ -40,7 +44,12 @@ def comment(path: Path) -> str | None:
         return "{# " + TEXT + " #}"
     if suffix == ".md":
         return "<!-- " + TEXT + " -->"
-    if suffix in {".py", ".toml", ".ini", ".mk"} or name in {"Dockerfile", ".gitignore", ".dockerignore"}:
+    if suffix in {".py", ".toml", ".ini", ".mk", ".yaml", ".yml"} or name in {
+        "Dockerfile",
+        ".gitignore",
+        ".dockerignore",
+        ".env.example",
+    }:
         return "# " + TEXT
     return None
 

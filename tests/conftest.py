@@ -2,12 +2,22 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .forge_harness import copy_template
+from .forge_harness import (
+    build_image,
+    container_skip_reason,
+    copy_template,
+    git,
+    git_init,
+    remove_image,
+    render,
+    run,
+)
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +42,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "project" in callspec.params:
             item.add_marker(pytest.mark.xdist_group(f"render-{callspec.params['project']}"))
+
+
+@pytest.fixture(scope="session")
+def delivery_image(template_src: Path, workdir: Path) -> Iterator[tuple[Path, str]]:
+    """A render of the default answers (slug `shipyard`), committed and tagged v1.2.3, and its Dockerfile
+    built once per session (per xdist worker) for every test that runs the image: (project, image tag).
+    The image is stamped like test_container.py's (version 1.2.3, the commit, a fixed build date)."""
+    if reason := container_skip_reason():
+        pytest.skip(reason)
+    project = render(template_src, workdir / "image" / "shipyard", project_slug="shipyard")
+    git_init(project)
+    git(project, "tag", "-a", "v1.2.3", "-m", "release")
+    tag = f"localhost/forge-image-test:{uuid.uuid4().hex[:8]}"
+    commit = run(["git", "rev-parse", "HEAD"], project).strip()
+    build_image(project, tag, {"VERSION": "1.2.3", "COMMIT": commit, "BUILD_DATE": "2026-01-02T03:04:05Z"})
+    yield project, tag
+    remove_image(tag)

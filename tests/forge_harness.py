@@ -121,8 +121,8 @@ def generate(repo: Path, dst: Path, ref: str = "v1", **data: Any) -> Path:
 
 
 def update(project: Path, ref: str | None = None, **data: Any) -> None:
-    """`copier update` exactly as a user types it; ref ":current:" keeps the template version (answer changes)."""
-    cmd = [sys.executable, "-m", "copier", "update", "--defaults", "--quiet", "--conflict", "rej"]
+    """`copier update` exactly as a user types it (inline conflicts); ref ":current:" keeps the template version."""
+    cmd = [sys.executable, "-m", "copier", "update", "--defaults", "--quiet"]  # inline conflicts, as users get
     if ref:
         cmd.append(f"--vcs-ref={ref}")
     for key, value in data.items():
@@ -137,3 +137,34 @@ def conflicts(project: Path) -> list[str]:
         if name.endswith(".rej") or re.search(rb"^(<{7}|>{7}) ", content, re.MULTILINE):
             found.append(name)
     return found
+
+
+# Containers: ../shared/tools builds with buildah (against a local stand-in for python:3.12-slim) and
+# runs with podman, both on a private store under this state dir.
+TOOLS = ROOT.parent / "shared" / "tools"
+CONTAINER_STATE = os.environ.get("W") or os.path.join(os.environ.get("TMPDIR", "/tmp"), "cbuild")
+PODMAN_ENV = {"CONTAINERS_CONF": f"{CONTAINER_STATE}/containers.conf"}
+
+
+def podman(*args: str) -> list[str]:
+    """A podman command line on the shared tools' image store."""
+    return ["podman", "--root", f"{CONTAINER_STATE}/storage", "--runroot", f"{CONTAINER_STATE}/run", *args]
+
+
+def container_skip_reason() -> str | None:
+    """Why images cannot be built here, or None: the tools need root (they install buildah with apt)."""
+    if os.environ.get("FORGE_SKIP_CONTAINER_TESTS"):
+        return "FORGE_SKIP_CONTAINER_TESTS is set"
+    if shutil.which("buildah") is None and not (os.geteuid() == 0 and shutil.which("apt-get")):
+        return "buildah is not installed and cannot be (not root)"
+    return None
+
+
+def build_image(context: Path, tag: str, build_args: Mapping[str, str]) -> None:
+    """Build `context`'s Dockerfile into `tag` with container-build.sh (installs buildah and podman if needed)."""
+    args = [arg for name, value in build_args.items() for arg in ("--build-arg", f"{name}={value}")]
+    run(["bash", str(TOOLS / "container-build.sh"), *args], ROOT, {"CTX": str(context), "IMAGE": tag}, timeout=1800)
+
+
+def remove_image(tag: str) -> None:
+    subprocess.run(podman("rmi", "-f", tag), check=False, env={**os.environ, **PODMAN_ENV}, capture_output=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from .forge_harness import render
+from .forge_harness import render, run
 
 
 def product(**changes: Any) -> dict[str, Any]:
@@ -25,8 +29,12 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"project_slug": "My-Shop"}, "project_slug 'My-Shop' must start with a lowercase letter"),
     ({"project_slug": "1shop"}, "project_slug '1shop' must start with a lowercase letter"),
     ({"project_slug": "lambda"}, "project_slug 'lambda' is a Python keyword"),
-    ({"project_slug": "json"}, "project_slug 'json' would shadow the Python module"),
-    ({"project_slug": "fastapi"}, "project_slug 'fastapi' would shadow the Python module"),
+    ({"project_slug": "json"}, "project_slug 'json' is taken: a standard-library module"),
+    ({"project_slug": "fastapi"}, "project_slug 'fastapi' is taken"),
+    ({"project_slug": "cronsim"}, "project_slug 'cronsim' is taken"),  # else an unparsable uv.lock
+    ({"project_slug": "pyjwt"}, "project_slug 'pyjwt' is taken"),  # a locked distribution, imported as jwt
+    ({"project_slug": "bench"}, "project_slug 'bench' is taken"),  # else the copy aborts on a conflict
+    ({"project_slug": "hatch_build"}, "project_slug 'hatch_build' is taken"),
     ({"project_slug": "s" * 31}, "is longer than 30 characters"),
     ({"project_name": "n" * 61}, "project_name is longer than 60 characters"),
     (
@@ -44,7 +52,7 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"queues": {"q" * 41: 1}}, "is longer than 40 characters (PostgreSQL channel names are limited"),
     ({"queues": {"default": 0}}, "queue 'default' concurrency must be an integer from 1 to 256"),
     ({"queues": {"default": "many"}}, "queue 'default' concurrency must be an integer"),
-    ({"resources": {"product": {}}}, "resources must be a YAML list"),
+    ({"resources": {"product": {}}}, "resources must be a JSON list"),
     ({"resources": [{"fields": {"a": "str"}}]}, "every resource must be a mapping with a name"),
     ({"resources": [product(name="Product")]}, "resource name 'Product' must start with a lowercase letter"),
     ({"resources": [product(name="class")]}, "resource name 'class' is a reserved word"),
@@ -108,3 +116,30 @@ def test_a_kind_may_serve_several_hooks_on_one_queue(template_src: Path, tmp_pat
 def test_default_slug_is_derived_from_the_name(template_src: Path, tmp_path: Path) -> None:
     out = render(template_src, tmp_path / "out", project_name="Acme Order Desk!")
     assert (out / "acme_order_desk" / "app" / "main.py").exists()
+
+
+@pytest.mark.slow
+def test_taken_names_cover_the_lock_the_standard_library_and_the_project_tree(
+    template_src: Path, workdir: Path
+) -> None:
+    """forge_taken_modules holds every name a slug could collide with, read from a rendered and synced project:
+    each import name of what the venv holds, each distribution name in uv.lock (the slug is the project's
+    distribution name too, so `cronsim` made two `cronsim` packages), the standard library, and the top-level
+    entries and build outputs of the project. A dependency the template adds fails here until it is listed."""
+    project = render(template_src, workdir / "taken-names")
+    run(["uv", "sync", "--frozen", "--quiet"], project)
+    script = (
+        "import importlib.metadata as m, json, sys;"
+        "print(json.dumps([*m.packages_distributions(), *sys.stdlib_module_names]))"
+    )
+    imported: list[str] = json.loads(run(["uv", "run", "--frozen", "python", "-c", script], project))
+    locked = [
+        re.sub(r"[-.]+", "_", p["name"]).lower() for p in tomllib.loads((project / "uv.lock").read_text())["package"]
+    ]
+    entries = [path.name.removesuffix(".py") for path in project.iterdir()]
+    ignored = [line.strip().strip("/") for line in (project / ".gitignore").read_text().splitlines()]
+    taken = yaml.safe_load((template_src / "copier.yml").read_text())["forge_taken_modules"]["default"]
+    could_be_slugs = {
+        name for name in [*imported, *locked, *entries, *ignored] if re.fullmatch(r"[a-z][a-z0-9_]*", name)
+    }
+    assert sorted(could_be_slugs - {"shop"} - set(taken)) == []
