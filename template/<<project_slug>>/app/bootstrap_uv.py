@@ -104,7 +104,7 @@ def install(target: Path) -> Path:
         wheel = Path(tmp) / name
         sha256 = hashlib.sha256()
         with urllib.request.urlopen(url, timeout=60) as response, wheel.open("wb") as out:
-            while chunk := response.read(1 << 20):
+            while chunk := response.read(1_048_576):
                 sha256.update(chunk)
                 out.write(chunk)
         if sha256.hexdigest() != digest:
