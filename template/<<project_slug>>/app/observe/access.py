@@ -14,9 +14,9 @@ import time
 from typing import Any
 
 from loguru import logger
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .instrumentation import EVENT_STREAM, KNOWN_METHODS, route_template
+from .instrumentation import KNOWN_METHODS, ResponseStart, route_template
 
 # Set on the request scope by the caller dependency (deps.py), read here once the response is done.
 CALLER_SCOPE_KEY = "forge.caller"
@@ -33,23 +33,11 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # nothing sent: the exception reaches the server error handler, which answers 500
-        streaming = False
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status, streaming
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                streaming = any(
-                    name.lower() == b"content-type" and value.startswith(EVENT_STREAM)
-                    for name, value in message.get("headers", ())
-                )
-            await send(message)
-
+        response = ResponseStart()
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, response.noting(send))
         finally:
-            log_request(scope, status, time.perf_counter() - started, streaming=streaming)
+            log_request(scope, response.status, time.perf_counter() - started, streaming=response.streaming)
 
 
 def log_request(scope: Scope, status: int, seconds: float, *, streaming: bool) -> None:

@@ -43,6 +43,28 @@ EVENT_STREAM = b"text/event-stream"
 MAX_STATEMENT_CHARS = 2000
 
 
+class ResponseStart:
+    """What an ASGI app answered (status, and whether it is an event stream), noted as it is sent."""
+
+    __slots__ = ("status", "streaming")
+
+    def __init__(self) -> None:
+        self.status = 500  # nothing sent: the exception reaches the server's error handler, which answers 500
+        self.streaming = False
+
+    def noting(self, send: Send) -> Send:
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+                self.streaming = any(
+                    name.lower() == b"content-type" and value.startswith(EVENT_STREAM)
+                    for name, value in message.get("headers", ())
+                )
+            await send(message)
+
+        return send_and_note
+
+
 class HttpMetricsMiddleware:
     """Pure ASGI middleware (no BaseHTTPMiddleware: it would buffer streams) recording HTTP metrics.
 
@@ -60,28 +82,16 @@ class HttpMetricsMiddleware:
             return
         method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
         started = time.perf_counter()
-        status = 500
-        streaming = False
-
-        async def send_and_observe(message: Message) -> None:
-            nonlocal status, streaming
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                streaming = any(
-                    name.lower() == b"content-type" and value.startswith(EVENT_STREAM)
-                    for name, value in message.get("headers", ())
-                )
-            await send(message)
-
+        response = ResponseStart()
         in_progress = _child(HTTP_IN_PROGRESS, method)
         in_progress.inc()
         try:
-            await self.app(scope, receive, send_and_observe)
+            await self.app(scope, receive, response.noting(send))
         finally:
             in_progress.dec()
             route = route_template(scope)
-            _child(HTTP_REQUESTS, route, method, str(status)).inc()
-            if not streaming:
+            _child(HTTP_REQUESTS, route, method, str(response.status)).inc()
+            if not response.streaming:
                 _child(HTTP_DURATION, route, method).observe(time.perf_counter() - started)
 
 
