@@ -23,19 +23,12 @@ import os
 import pstats
 import sys
 import time
-from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
+from asgi_call import DiscardSpans, call
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-
-
-class _Discard(SpanExporter):
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
-
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 OFF = {"FORGE_OBSERVE_METRICS": "false", "FORGE_OBSERVE_TRACING": "false", "FORGE_OBSERVE_ACCESS_LOG": "false"}
 # "on" is the default (metrics, tracing, the access log); "on_no_access_log" isolates the access log.
@@ -53,24 +46,10 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
     apps = {m: create_app(settings_module.load_settings(environ=base | env)) for m, env in MODES.items()}
     secret = settings_module.load_settings(environ=base).app.secret_key
     token = issue_token(secret, "bench", "bench", 3600).encode()
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/api/products", "raw_path": b"/api/products",
-        "query_string": b"limit=20", "root_path": "", "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80), "headers": [(b"host", b"bench"), (b"authorization", b"Bearer " + token)],
-    }  # fmt: skip
 
     async def request(app: Any) -> None:
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(dict(scope), receive, send)
-        assert sent[0]["status"] == 200, sent[0]
+        status = await call(app, token)
+        assert status == 200, status
 
     result: dict[str, Any] = {}
     async with AsyncExitStack() as stack:
@@ -95,7 +74,7 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
                 cpu[mode].append((time.process_time() - started) / BATCH * 1e6)
         # Then with spans recorded and batched for export, as with OTEL_EXPORTER_OTLP_ENDPOINT set
         # (the exporter discards: the protobuf encoding and the network happen on the export thread).
-        trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(_Discard()))  # type: ignore[attr-defined]
+        trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(DiscardSpans()))  # type: ignore[attr-defined]
         cpu["on_exporting"] = []
         for _ in range(rounds):
             started = time.process_time()

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+from asgi_call import call
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -48,32 +49,6 @@ def _stream_route(app: FastAPI) -> None:
         return StreamingResponse(events(), media_type="text/event-stream")
 
 
-async def call(app: Any, method: str, path: str, query: bytes, token: bytes) -> int:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query,
-        "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-        "headers": [(b"host", b"bench"), (b"authorization", b"Bearer " + token)],
-    }  # fmt: skip
-    sent: list[dict[str, Any]] = []
-    requested = False
-
-    async def receive() -> dict[str, Any]:
-        """The (empty) body once, then nothing until the response is done: a client still connected."""
-        nonlocal requested
-        if requested:
-            await asyncio.Event().wait()
-        requested = True
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    status: int = sent[0]["status"]
-    return status
-
-
 def _bare_app() -> FastAPI:
     app = FastAPI()
 
@@ -89,11 +64,11 @@ async def _measure(apps: dict[str, Any], path: str, query: bytes, token: bytes) 
     found: dict[str, int] = {}
     for mode, app in apps.items():
         for _ in range(200):
-            await call(app, "GET", path, query, token)
+            await call(app, token, path=path, query=query)
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(BATCH):
-            await call(app, "GET", path, query, token)
+            await call(app, token, path=path, query=query)
         profile.disable()
         calls = pstats.Stats(profile, stream=io.StringIO()).total_calls  # type: ignore[attr-defined]
         found[f"calls_{mode}"] = round(calls / BATCH)
@@ -102,7 +77,7 @@ async def _measure(apps: dict[str, Any], path: str, query: bytes, token: bytes) 
         for mode, app in apps.items():
             started = time.process_time()
             for _ in range(BATCH):
-                await call(app, "GET", path, query, token)
+                await call(app, token, path=path, query=query)
             cpu[mode].append((time.process_time() - started) / BATCH * 1e6)
     for mode, samples in cpu.items():
         found[f"cpu_us_{mode}"] = round(min(samples), 1)  # type: ignore[assignment]
@@ -178,11 +153,11 @@ async def main(slug: str, database_url: str) -> dict[str, Any]:
             app, registry = apps[mode], registries[mode]
             before = sum(_series(registry, "http_").values())
             for n in range(1, 51):
-                await call(app, "GET", f"/api/products/{n}", b"", token)
-                await call(app, "GET", f"/no/such/path/{n}", b"", token)
+                await call(app, token, path=f"/api/products/{n}", query=b"")
+                await call(app, token, path=f"/no/such/path/{n}", query=b"")
             for n in range(20):
-                await call(app, f"BREW{n}", "/api/products", b"", token)
-            await call(app, "GET", "/probe/stream", b"", token)
+                await call(app, token, method=f"BREW{n}", query=b"")
+            await call(app, token, path="/probe/stream", query=b"")
             result[f"series_{mode}"] = _series(registry, "http_")
             result[f"series_added_by_odd_traffic_{mode}"] = sum(_series(registry, "http_").values()) - before
         result["route_labels_own"] = _label_values(registries["own"], "http_requests", "route")

@@ -25,48 +25,22 @@ import json
 import pstats
 import sys
 import time
-from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
+from asgi_call import DiscardSpans, call
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
-    SpanExporter,
-    SpanExportResult,
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 BATCH = 300
 ROUNDS = 10
-
-
-class _Discard(SpanExporter):
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
-
-
-async def call(app: Any, token: bytes) -> None:
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/api/products", "raw_path": b"/api/products",
-        "query_string": b"limit=20", "root_path": "", "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80), "headers": [(b"host", b"bench"), (b"authorization", b"Bearer " + token)],
-    }  # fmt: skip
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    assert sent[0]["status"] == 200, sent[0]
 
 
 async def _cpu(app: FastAPI, token: bytes) -> int:
@@ -130,7 +104,7 @@ async def main(slug: str, database_url: str, mode: str) -> dict[str, Any]:
             s.name: sorted(s.attributes or {}) for s in spans if s.kind == trace.SpanKind.CLIENT
         }
         memory.shutdown()  # collects no more; the batch processor below takes over
-        provider.add_span_processor(BatchSpanProcessor(_Discard()))
+        provider.add_span_processor(BatchSpanProcessor(DiscardSpans()))
         result["cpu_us_exporting"] = await _cpu(app, token)
     return result
 
