@@ -245,10 +245,11 @@ def users_files(project: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.slow
-def test_recipes_survive_an_update_that_changes_generated_code(tmp_path: Path) -> None:
+def test_recipes_survive_an_update_that_changes_generated_code(tmp_path: Path, workdir: Path) -> None:
     repo = template_repo(tmp_path / "forge")
     release(repo, "v2", change_generated_code)
-    project = generate(repo, tmp_path / "project", ref="v1", project_slug=SLUG)
+    # In workdir: the embedded PostgreSQL runs as another user and must reach the project's venv.
+    project = generate(repo, workdir / "recipes", ref="v1", project_slug=SLUG)
     apply_recipes(project)
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "our extension points")
@@ -303,9 +304,9 @@ def previous_release_repo(path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_a_project_of_the_previous_release_updates_and_loses_nothing(tmp_path: Path) -> None:
+def test_a_project_of_the_previous_release_updates_and_loses_nothing(tmp_path: Path, workdir: Path) -> None:
     repo = previous_release_repo(tmp_path / "forge")
-    project = generate(repo, tmp_path / "project", ref="v0.1.0", project_slug=SLUG)
+    project = generate(repo, workdir / "from-0.1", ref="v0.1.0", project_slug=SLUG)
     worker = project / SLUG / "jobs" / "notify_new_product.py"
     worker.write_text(worker.read_text() + "\n\ndef our_helper() -> int:\n    return 42\n")
     caller = project / SLUG / "caller.py"
