@@ -15,9 +15,10 @@ from typing import Annotated, Any
 import sqlalchemy as SA
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import writes
-from .deps import CallerDep, SessionDep
+from .deps import CallerDep, ReaderDep, SessionDep
 from .errors import error_responses
 from .fieldtypes import SAFE_INTEGER
 from .rules import Rules
@@ -38,6 +39,19 @@ def operation_id(resource: Resource[Any], action: str) -> str:
     return f"{resource.name}-{action}"
 
 
+async def page_of(session: AsyncSession, model: type[M], limit: int, offset: int) -> tuple[Sequence[M], int]:
+    """A page and the total in one statement (`count(*) OVER ()`), so in one snapshot and one round
+    trip; only a page past the end, which has no row to carry the total, counts again."""
+    total = SA.func.count().over().label("total")
+    result = await session.execute(SA.select(model, total).order_by(model.id).limit(limit).offset(offset))
+    pairs = result.all()
+    if pairs:
+        return [row for row, _ in pairs], pairs[0][1]
+    if offset == 0:
+        return [], 0
+    return [], await session.scalar(SA.select(SA.func.count()).select_from(model)) or 0
+
+
 def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
     model = resource.model
     router = APIRouter(prefix=resource.path, tags=[resource.name], responses=error_responses(401, 422, 503))
@@ -49,14 +63,11 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         operation_id=operation_id(resource, "list"),
     )
     async def list_rows(
-        session: SessionDep,
+        session: ReaderDep,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     ) -> dict[str, Any]:
-        total = await session.scalar(SA.select(SA.func.count()).select_from(model)) or 0
-        rows: Sequence[M] = (
-            await session.scalars(SA.select(model).order_by(model.id).limit(limit).offset(offset))
-        ).all()
+        rows, total = await page_of(session, model, limit, offset)
         return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
     @router.get(
@@ -66,7 +77,7 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         summary=f"Get a {resource.name}",
         operation_id=operation_id(resource, "get"),
     )
-    async def get_row(session: SessionDep, row_id: RowId) -> M:
+    async def get_row(session: ReaderDep, row_id: RowId) -> M:
         return await writes.load(session, resource, row_id)
 
     async def create_row(session: SessionDep, caller: CallerDep, payload: BaseModel) -> M:

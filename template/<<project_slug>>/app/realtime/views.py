@@ -163,7 +163,7 @@ class LiveView:
         if change.op == "deleted":
             return Rendered(self._remove(change.ids))
         model = self.resource.model
-        async with self._database.session(change.tenant) as session:
+        async with self._database.reader(change.tenant) as session:
             rows = (
                 await session.scalars(SA.select(model).where(model.id.in_(change.ids)).order_by(model.id))
             ).all()
