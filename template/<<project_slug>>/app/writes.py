@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 
 import sqlalchemy as SA
 from fastapi import HTTPException, status
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InvalidRequestError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+from sqlalchemy.orm.exc import StaleDataError
 
 from .auth import Caller
 from .models import TenantScoped
@@ -43,8 +43,13 @@ async def load(session: AsyncSession, resource: Resource[M], row_id: int, *, for
     return row
 
 
-async def commit(session: AsyncSession, resource: Resource[Any]) -> None:
+async def commit(session: AsyncSession, resource: Resource[Any], row: TenantScoped | None = None) -> None:
+    """Commit; with a `row`, first read it back as stored (NUMERIC scale, server defaults), as GET will
+    answer it: inside the transaction that is one SELECT, after the commit four round trips."""
     try:
+        if row is not None:
+            await session.flush()
+            await session.refresh(row)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -73,8 +78,7 @@ async def create(
     row = resource.model(**data)
     await _run(rules.before_create, Write(row, caller, session, data))
     session.add(row)
-    await commit(session, resource)
-    await session.refresh(row)  # answer with what was stored (e.g. NUMERIC scale), as GET will
+    await commit(session, resource, row)
     return row
 
 
@@ -90,11 +94,7 @@ async def update(
     for key, value in data.items():
         setattr(row, key, value)
     await _run(rules.before_update, Write(row, caller, session, data))
-    await commit(session, resource)
-    try:
-        await session.refresh(row)
-    except (InvalidRequestError, ObjectDeletedError):  # deleted by another request since our commit
-        raise not_found(resource) from None
+    await commit(session, resource, row)  # the row is locked: no request can delete it meanwhile
     return row
 
 

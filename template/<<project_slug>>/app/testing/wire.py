@@ -15,28 +15,38 @@ import asyncio
 import contextlib
 import struct
 
+from sqlalchemy.engine import make_url
+
 ROUND_TRIP_TYPES = frozenset(b"QS")
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CHUNK = 2**16
 
 
+def upstream(url: str) -> tuple[str, int] | str:
+    """The server's (host, port), or its Unix socket's path (the embedded server's URL names a directory)."""
+    parsed = make_url(url)
+    host, port = parsed.host or str(parsed.query.get("host", "/tmp")), parsed.port or 5432
+    return f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port)
+
+
 class RoundTrips:
-    """Listen on 127.0.0.1 (a free port); forward every connection to the server, counting.
+    """Listen on 127.0.0.1 (a free port); forward every connection to `url`'s server, counting."""
 
-    `upstream` is the server's (host, port), or the path of its Unix socket."""
-
-    def __init__(self, upstream: tuple[str, int] | str) -> None:
-        self.upstream = upstream
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.upstream = upstream(url)
         self.count = 0
         self.port = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> int:
+    async def start(self) -> str:
+        """Listen; the URL that reaches `url`'s database through the proxy."""
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
+        proxied = make_url(self.url).difference_update_query(["host"]).set(host="127.0.0.1", port=self.port)
+        return proxied.render_as_string(hide_password=False)
 
     def take(self) -> int:
         """The round trips since the last take (or the start), and start counting anew."""
