@@ -45,17 +45,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def delivery_image(template_src: Path, workdir: Path) -> Iterator[tuple[Path, str]]:
-    """A render of the default answers (slug `shipyard`), committed and tagged v1.2.3, and its Dockerfile
-    built once per session (per xdist worker) for every test that runs the image: (project, image tag).
-    The image is stamped like test_container.py's (version 1.2.3, the commit, a fixed build date)."""
-    if reason := container_skip_reason():
-        pytest.skip(reason)
-    project = render(template_src, workdir / "image" / "shipyard", project_slug="shipyard")
+def delivery_project(template_src: Path, workdir: Path) -> Path:
+    """A render of the default answers (slug `shipyard`) in a clean checkout, committed and tagged v1.2.3:
+    what `make build` and the image are made from."""
+    project = render(template_src, workdir / "delivery" / "shipyard", project_slug="shipyard")
     git_init(project)
     git(project, "tag", "-a", "v1.2.3", "-m", "release")
+    return project
+
+
+@pytest.fixture(scope="session")
+def delivery_image(delivery_project: Path) -> Iterator[tuple[Path, str]]:
+    """`delivery_project`'s Dockerfile built with ../shared/tools, once per session for every test that runs
+    the image (they share one xdist group, so one worker builds it): (project, image tag). Stamped with
+    version 1.2.3, the commit and a fixed build date."""
+    if reason := container_skip_reason():
+        pytest.skip(reason)
     tag = f"localhost/forge-image-test:{uuid.uuid4().hex[:8]}"
-    commit = run(["git", "rev-parse", "HEAD"], project).strip()
-    build_image(project, tag, {"VERSION": "1.2.3", "COMMIT": commit, "BUILD_DATE": "2026-01-02T03:04:05Z"})
-    yield project, tag
+    commit = run(["git", "rev-parse", "HEAD"], delivery_project).strip()
+    build_image(delivery_project, tag, {"VERSION": "1.2.3", "COMMIT": commit, "BUILD_DATE": "2026-01-02T03:04:05Z"})
+    yield delivery_project, tag
     remove_image(tag)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from .forge_harness import ROOT, free_ports, git, git_init, render, run
+from .forge_harness import ROOT, free_ports, run
 
 TOOLS = ROOT.parent / "shared" / "tools"
 SLUG = "shipyard"
@@ -50,13 +50,15 @@ def _postgres_listening() -> bool:
         return probe.connect_ex(("127.0.0.1", 5432)) == 0
 
 
+# With the compose tests, which run the same image: one worker builds it once (container-build.sh installs
+# its tools with apt and makes its base image on first use, which two workers at once would race on).
+pytestmark = pytest.mark.xdist_group("container-image")
+
+
 @pytest.fixture(scope="module")
-def project(template_src: Path, workdir: Path) -> Path:
+def project(delivery_project: Path) -> Path:
     """The template rendered into a clean checkout: committed, tagged v1.2.3, no .venv."""
-    dst = render(template_src, workdir / "delivery" / SLUG, project_slug=SLUG)
-    git_init(dst)
-    git(dst, "tag", "-a", f"v{VERSION}", "-m", "release")
-    return dst
+    return delivery_project
 
 
 @pytest.fixture(scope="module")
@@ -146,15 +148,16 @@ def engine() -> Engine:
 
 
 @pytest.fixture(scope="module")
-def image(engine: Engine, project: Path, commit: str) -> Iterator[str]:
+def image(engine: Engine, project: Path, commit: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    if engine.shared_tools:  # the image the compose tests run, built from this same checkout
+        _, tag = request.getfixturevalue("delivery_image")
+        yield tag
+        return
     tag = f"localhost/forge-delivery-test:{uuid.uuid4().hex[:8]}"
     stamp = [f"VERSION={VERSION}", f"COMMIT={commit}", "BUILD_DATE=2026-01-02T03:04:05Z"]
     build_args = [arg for value in stamp for arg in ("--build-arg", value)]
-    if engine.shared_tools:
-        build = ["bash", str(TOOLS / "container-build.sh"), *build_args]
-        run(build, ROOT, {"CTX": str(project), "IMAGE": tag}, timeout=1800)
-    else:  # docker format keeps the HEALTHCHECK where podman builds
-        run(engine("build", *build_args, "-t", tag, str(project)), ROOT, {"BUILDAH_FORMAT": "docker"}, timeout=1800)
+    # docker format keeps the HEALTHCHECK where podman builds
+    run(engine("build", *build_args, "-t", tag, str(project)), ROOT, {"BUILDAH_FORMAT": "docker"}, timeout=1800)
     yield tag
     engine.attempt("rmi", "-f", tag)
 
