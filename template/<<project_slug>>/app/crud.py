@@ -9,7 +9,7 @@ client generators name their functions after them, so they must not change with 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import sqlalchemy as SA
@@ -22,7 +22,7 @@ from .deps import CallerDep, ReaderDep, SessionDep
 from .errors import error_responses
 from .fieldtypes import SAFE_INTEGER
 from .rules import Rules
-from .schemas import M, Page, Resource
+from .schemas import M, Page, Resource, UncountedPage
 
 RowId = Annotated[int, Path(ge=1, le=SAFE_INTEGER)]
 MAX_PAGE = 200
@@ -39,26 +39,31 @@ def operation_id(resource: Resource[Any], action: str) -> str:
     return f"{resource.name}-{action}"
 
 
-async def page_of(session: AsyncSession, model: type[M], limit: int, offset: int) -> tuple[Sequence[M], int]:
-    """A page and the total in one statement (`count(*) OVER ()`), so in one snapshot and one round
-    trip; only a page past the end, which has no row to carry the total, counts again."""
-    total = SA.func.count().over().label("total")
-    result = await session.execute(SA.select(model, total).order_by(model.id).limit(limit).offset(offset))
-    pairs = result.all()
+async def read_page(
+    session: AsyncSession, model: type[M], limit: int, offset: int, *, count: bool
+) -> dict[str, Any]:
+    """The page's rows, and with `count` the total: in the page's own statement (`count(*) OVER ()`),
+    so in one snapshot and one round trip; only a page past the end, which has no row to carry it,
+    counts again."""
+    page: dict[str, Any] = {"limit": limit, "offset": offset}
+    query = SA.select(model).order_by(model.id).limit(limit).offset(offset)
+    if not count:
+        return {**page, "items": (await session.scalars(query)).all()}
+    pairs = (await session.execute(query.add_columns(SA.func.count().over()))).all()
     if pairs:
-        return [row for row, _ in pairs], pairs[0][1]
-    if offset == 0:
-        return [], 0
-    return [], await session.scalar(SA.select(SA.func.count()).select_from(model)) or 0
+        return {**page, "items": [row for row, _ in pairs], "total": pairs[0][1]}
+    total = await session.scalar(SA.select(SA.func.count()).select_from(model)) if offset else 0
+    return {**page, "items": [], "total": total or 0}
 
 
-def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
+def crud_router(resource: Resource[M], rules: Rules, *, list_total: bool = True) -> APIRouter:
     model = resource.model
+    page = Page if list_total else UncountedPage
     router = APIRouter(prefix=resource.path, tags=[resource.name], responses=error_responses(401, 422, 503))
 
     @router.get(
         "",
-        response_model=Page[resource.read],  # type: ignore[name-defined]
+        response_model=page[resource.read],
         summary=f"List {resource.path.strip('/')}",
         operation_id=operation_id(resource, "list"),
     )
@@ -67,8 +72,7 @@ def crud_router(resource: Resource[M], rules: Rules) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
         offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
     ) -> dict[str, Any]:
-        rows, total = await page_of(session, model, limit, offset)
-        return {"items": rows, "total": total, "limit": limit, "offset": offset}
+        return await read_page(session, model, limit, offset, count=list_total)
 
     @router.get(
         "/{row_id}",

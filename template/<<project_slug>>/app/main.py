@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_cors(app, settings.cors)
     rules = rules_by_resource(extensions.rule_modules())
     for resource in RESOURCES:
-        app.include_router(crud_router(resource, rules[resource.name]), prefix=API_PREFIX)
+        app.include_router(
+            crud_router(resource, rules[resource.name], list_total=settings.api.list_total), prefix=API_PREFIX
+        )
     app.include_router(live_router(RESOURCES, rules))
     extensions.install_routes(app, settings)
     return app

@@ -23,11 +23,16 @@ T = TypeVar("T")
 HookEvent = Literal["after_create", "after_update"]
 
 
-class Page(BaseModel, Generic[T]):
+class UncountedPage(BaseModel, Generic[T]):
+    """A page of a list whose total is not counted (`api.list_total = false`)."""
+
     items: list[T]
-    total: int
     limit: int
     offset: int
+
+
+class Page(UncountedPage[T], Generic[T]):
+    total: int
 
 
 class CreateSchema(BaseModel):
