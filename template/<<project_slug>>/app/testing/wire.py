@@ -39,7 +39,7 @@ class RoundTrips:
         self.count = 0
         self.port = 0
         self._server: asyncio.Server | None = None
-        self._pipes: set[asyncio.Task[None]] = set()
+        self._clients: dict[asyncio.StreamWriter, asyncio.Task[None]] = {}
 
     async def start(self) -> str:
         """Listen; the URL that reaches `url`'s database through the proxy."""
@@ -54,16 +54,19 @@ class RoundTrips:
         return count
 
     async def close(self) -> None:
+        """Stop listening and hang up on every client: each pipe then ends on its own (a cancelled one
+        would be logged by asyncio's stream callback as an unhandled exception)."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._pipes):
-            task.cancel()
-        await asyncio.gather(*self._pipes, return_exceptions=True)
+        pipes = list(self._clients.values())
+        for client in list(self._clients):
+            client.close()
+        await asyncio.gather(*pipes, return_exceptions=True)
 
     async def _accept(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._pipes.add(task)
+        self._clients[client_out] = task
         server_out: asyncio.StreamWriter | None = None
         back: asyncio.Task[None] | None = None
         try:
@@ -77,7 +80,7 @@ class RoundTrips:
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._pipes.discard(task)
+            self._clients.pop(client_out, None)
             if back is not None:
                 back.cancel()
             for writer in (client_out, server_out):
