@@ -110,7 +110,7 @@ class Server:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited with {self.process.returncode}")
+                raise RuntimeError(f"server exited with {self.process.returncode}")
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:
@@ -133,14 +133,30 @@ class Server:
 
 @contextmanager
 def serving(bench: Project, **env: str) -> Iterator[Server]:
+    """`<slug> serve`, its /healthz on the admin port."""
     http_port, admin_port = free_port(), free_port()
-    variables = {
-        **os.environ,
-        **bench.env(FORGE_HTTP_PORT=str(http_port), FORGE_ADMIN_PORT=str(admin_port), **env),
-    }
+    ports = {"FORGE_HTTP_PORT": str(http_port), "FORGE_ADMIN_PORT": str(admin_port)}
+    with _started(bench, [bench.python, "-m", SLUG, "serve"], http_port, admin_port, **ports, **env) as server:
+        yield server
+
+
+@contextmanager
+def serving_bare(bench: Project) -> Iterator[Server]:
+    """The yardstick: a FastAPI app with one /healthz route (bare_app.py), served by uvicorn from the
+    project's virtualenv, so the same interpreter and the same FastAPI, uvicorn and bytecode."""
+    port = free_port()
+    app_dir = str(Path(__file__).parent)
+    args = [bench.python, "-m", "uvicorn", "--app-dir", app_dir, "--port", str(port), "bare_app:app"]
+    with _started(bench, args, port, port) as server:
+        yield server
+
+
+@contextmanager
+def _started(bench: Project, args: list[str], http_port: int, admin_port: int, **env: str) -> Iterator[Server]:
+    variables = {**os.environ, **bench.env(**env)}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [bench.python, "-m", SLUG, "serve"],
+        args,
         cwd=bench.path,
         env=variables,
         stdout=subprocess.DEVNULL,
