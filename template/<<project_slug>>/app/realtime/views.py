@@ -5,9 +5,9 @@ A view reads the rows it shows from the database (the notification only names th
 them with the app's Jinja2 templates. `render_change` is what the hub memoises per event, so it
 depends on the change alone, never on the subscriber.
 
-Jinja2 is imported, and the templates loaded, at a view's first render: a process that starts serves
-its health checks without them (cold start, docs/BENCHMARKS.md). A template error then shows on the
-first live page request, not at start.
+Jinja2 is imported, and the templates loaded, at a view's first render, so a process starts (and
+answers its health checks) without them. A template error then shows on the first live page request,
+not at start.
 """
 
 from __future__ import annotations
