@@ -67,13 +67,20 @@ class Project:
 
 
 @contextmanager
-def project() -> Iterator[Project]:
-    """A rendered, synced, migrated project on a throwaway database."""
+def project(ref: str | None = None) -> Iterator[Project]:
+    """A rendered, synced, migrated project on a throwaway database: from this checkout's template as
+    it is on disk, or as committed at the git revision `ref` (to compare with it in the same run)."""
     with tempfile.TemporaryDirectory(prefix="forge-bench-") as tmp:
         src, dst = Path(tmp) / "src", Path(tmp) / SLUG
         src.mkdir()
-        shutil.copy(ROOT / "copier.yml", src)
-        shutil.copytree(ROOT / "template", src / "template")
+        if ref is None:
+            shutil.copy(ROOT / "copier.yml", src)
+            shutil.copytree(ROOT / "template", src / "template")
+        else:
+            archive = subprocess.run(
+                ["git", "archive", ref, "copier.yml", "template"], cwd=ROOT, capture_output=True, check=True
+            )
+            subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
         copier.run_copy(str(src), dst, data={"project_slug": SLUG}, defaults=True, quiet=True)
         git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
         run(["git", "init", "-q", "-b", "main"], dst)
@@ -118,6 +125,11 @@ class Server:
             except OSError:
                 time.sleep(0.005)
         raise TimeoutError(url)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the process has used so far: less sensitive to load than wall time."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def wait_serving(self, timeout: float = 30.0) -> None:
         """The public port accepts connections (it binds after the lifespan, so after the admin port)."""
