@@ -9,6 +9,8 @@ from ..settings import Settings
 from .enqueue import configure_enqueue_lazily, reset_enqueue
 
 if TYPE_CHECKING:
+    from dramatiq import Broker
+
     from .broker import ForgeBroker
     from .worker import InProcessWorker
 
@@ -29,6 +31,14 @@ class ApiJobs:
         else:
             self.worker = None
             self.enqueuer = configure_enqueue_lazily(lambda: _api_broker(settings, url), settings.jobs)
+
+    @property
+    def broker(self) -> Broker:
+        """The broker the hooks enqueue through, built now if no job was enqueued yet."""
+        if self.worker is not None:
+            return self.worker.runtime.broker
+        assert self.enqueuer is not None
+        return self.enqueuer.broker
 
     def close(self) -> None:
         if self.worker is not None:
