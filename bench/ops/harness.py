@@ -67,13 +67,20 @@ class Project:
 
 
 @contextmanager
-def project() -> Iterator[Project]:
-    """A rendered, synced, migrated project on a throwaway database."""
+def project(ref: str | None = None) -> Iterator[Project]:
+    """A rendered, synced, migrated project on a throwaway database: from this checkout's template as
+    it is on disk, or as committed at the git revision `ref` (to compare with it in the same run)."""
     with tempfile.TemporaryDirectory(prefix="forge-bench-") as tmp:
         src, dst = Path(tmp) / "src", Path(tmp) / SLUG
         src.mkdir()
-        shutil.copy(ROOT / "copier.yml", src)
-        shutil.copytree(ROOT / "template", src / "template")
+        if ref is None:
+            shutil.copy(ROOT / "copier.yml", src)
+            shutil.copytree(ROOT / "template", src / "template")
+        else:
+            archive = subprocess.run(
+                ["git", "archive", ref, "copier.yml", "template"], cwd=ROOT, capture_output=True, check=True
+            )
+            subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
         copier.run_copy(str(src), dst, data={"project_slug": SLUG}, defaults=True, quiet=True)
         git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
         run(["git", "init", "-q", "-b", "main"], dst)
@@ -110,7 +117,7 @@ class Server:
         deadline = time.perf_counter() + timeout
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"serve exited with {self.process.returncode}")
+                raise RuntimeError(f"server exited with {self.process.returncode}")
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
                     if response.status == 200:
@@ -118,6 +125,11 @@ class Server:
             except OSError:
                 time.sleep(0.005)
         raise TimeoutError(url)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the process has used so far: less sensitive to load than wall time."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def wait_serving(self, timeout: float = 30.0) -> None:
         """The public port accepts connections (it binds after the lifespan, so after the admin port)."""
@@ -133,14 +145,30 @@ class Server:
 
 @contextmanager
 def serving(bench: Project, **env: str) -> Iterator[Server]:
+    """`<slug> serve`, its /healthz on the admin port."""
     http_port, admin_port = free_port(), free_port()
-    variables = {
-        **os.environ,
-        **bench.env(FORGE_HTTP_PORT=str(http_port), FORGE_ADMIN_PORT=str(admin_port), **env),
-    }
+    ports = {"FORGE_HTTP_PORT": str(http_port), "FORGE_ADMIN_PORT": str(admin_port)}
+    with _started(bench, [bench.python, "-m", SLUG, "serve"], http_port, admin_port, **ports, **env) as server:
+        yield server
+
+
+@contextmanager
+def serving_bare(bench: Project) -> Iterator[Server]:
+    """The yardstick: a FastAPI app with one /healthz route (bare_app.py), served by uvicorn from the
+    project's virtualenv, so the same interpreter and the same FastAPI, uvicorn and bytecode."""
+    port = free_port()
+    app_dir = str(Path(__file__).parent)
+    args = [bench.python, "-m", "uvicorn", "--app-dir", app_dir, "--port", str(port), "bare_app:app"]
+    with _started(bench, args, port, port) as server:
+        yield server
+
+
+@contextmanager
+def _started(bench: Project, args: list[str], http_port: int, admin_port: int, **env: str) -> Iterator[Server]:
+    variables = {**os.environ, **bench.env(**env)}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [bench.python, "-m", SLUG, "serve"],
+        args,
         cwd=bench.path,
         env=variables,
         stdout=subprocess.DEVNULL,

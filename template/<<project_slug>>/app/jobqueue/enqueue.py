@@ -9,33 +9,47 @@ every job of a write in one statement (one round trip however many hooks a write
 then makes the jobs visible, and rings the doorbell, only if and when the transaction (or
 savepoint) commits. The statement is the library adapter's (adapters/dramatiq_postgres.py), and
 tests/forge/test_jobs_contract.py checks our rows against the broker's own.
+
+Dramatiq, dramatiq-postgres and the broker load at the first enqueue, not with this module, which
+the API imports at start: an API that never enqueues never loads them, and every API starts faster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from dramatiq import Broker, Message
 from sqlalchemy import Connection
 from sqlalchemy import orm as ORM
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..adapters.dramatiq_postgres import enqueue_parameters, enqueue_statement
 from ..settings import JobsSettings
 from ..tenancy import TENANT_KEY
-from .broker import SCHEMA, kind_options
+
+if TYPE_CHECKING:
+    from dramatiq import Broker, Message
 
 
 class JobsNotConfigured(RuntimeError):
     """A hook fired in a process that never called `configure_enqueue` (its job would be lost)."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Enqueuer:
-    broker: Broker
     jobs: JobsSettings
+    build: Callable[[], Broker]
+    built: Broker | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def broker(self) -> Broker:
+        """The broker, built on first use (two threads' first enqueues still build one)."""
+        with self._lock:
+            if self.built is None:
+                self.built = self.build()
+            return self.built
 
 
 # Mapper hooks are process-wide, so the broker they use is too. Several apps in one process (tests,
@@ -46,7 +60,13 @@ _registered: list[Enqueuer] = []
 
 def configure_enqueue(broker: Broker, jobs: JobsSettings) -> Enqueuer:
     """Make `broker`'s middleware see every transactional enqueue of this process."""
-    enqueuer = Enqueuer(broker, jobs)
+    return configure_enqueue_lazily(lambda: broker, jobs)
+
+
+def configure_enqueue_lazily(build: Callable[[], Broker], jobs: JobsSettings) -> Enqueuer:
+    """`configure_enqueue` with the broker `build` returns at the first enqueue (its `built`, to close):
+    a process that never enqueues never imports Dramatiq nor opens the broker's connection pool."""
+    enqueuer = Enqueuer(jobs, build)
     _registered.append(enqueuer)
     return enqueuer
 
@@ -72,6 +92,8 @@ def build_message(
     kind: str, queue: str, kwargs: Mapping[str, Any], options: Mapping[str, Any]
 ) -> Message[Any]:
     """The message `Actor.message_with_options(kwargs=..., **options)` would build for this kind."""
+    from dramatiq import Message  # on use (module docstring)
+
     return Message(queue_name=queue, actor_name=kind, args=(), kwargs=dict(kwargs), options=dict(options))
 
 
@@ -80,6 +102,9 @@ Job = tuple[str, str, Mapping[str, Any]]  # kind, queue, kwargs
 
 def enqueue_all_on(connection: Connection, jobs: Sequence[Job]) -> list[Message[Any]]:
     """Insert `jobs` on `connection` in one statement: they commit or roll back with that transaction."""
+    from ..adapters.dramatiq_postgres import enqueue_parameters, enqueue_statement  # on use (docstring)
+    from .broker import SCHEMA, kind_options
+
     enqueuer = current_enqueuer()
     messages = [
         build_message(kind, queue, kwargs, kind_options(enqueuer.jobs, kind)) for kind, queue, kwargs in jobs

@@ -6,34 +6,50 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..settings import Settings
-from .broker import build_broker
-from .enqueue import configure_enqueue, reset_enqueue
+from .enqueue import configure_enqueue_lazily, reset_enqueue
 
 if TYPE_CHECKING:
+    from dramatiq import Broker
+
+    from .broker import ForgeBroker
     from .worker import InProcessWorker
 
 
 class ApiJobs:
     """Started by the app's lifespan. Hooks need a broker only for its enqueue middleware: the job
-    rows themselves are written on the request's own database connection. In development the
-    in-process worker's broker serves the hooks too: one broker per process."""
+    rows themselves are written on the request's own database connection, so the broker is built at
+    the first enqueue: an API that starts (or never enqueues) loads no Dramatiq and opens no broker
+    pool. In development the in-process worker's broker serves the hooks too: one broker per process."""
 
     def __init__(self, settings: Settings, url: str) -> None:
         if settings.jobs.in_process:
             from .worker import InProcessWorker
 
             self.worker: InProcessWorker | None = InProcessWorker(settings, url)
-            self.broker = self.worker.runtime.broker  # its runtime configured the enqueue already
-            self.enqueuer = None
+            self.enqueuer = None  # its runtime configured the enqueue already
             self.worker.start()
         else:
             self.worker = None
-            self.broker = build_broker(settings.jobs, url, listen=False)
-            self.enqueuer = configure_enqueue(self.broker, settings.jobs)
+            self.enqueuer = configure_enqueue_lazily(lambda: _api_broker(settings, url), settings.jobs)
+
+    @property
+    def broker(self) -> Broker:
+        """The broker the hooks enqueue through, built now if no job was enqueued yet."""
+        if self.worker is not None:
+            return self.worker.runtime.broker
+        assert self.enqueuer is not None
+        return self.enqueuer.broker
 
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()  # closes its runtime: the enqueue configuration and the broker
             return
         reset_enqueue(self.enqueuer)
-        self.broker.close()
+        if self.enqueuer is not None and self.enqueuer.built is not None:
+            self.enqueuer.built.close()
+
+
+def _api_broker(settings: Settings, url: str) -> ForgeBroker:
+    from .broker import build_broker  # Dramatiq and dramatiq-postgres load with the first enqueue
+
+    return build_broker(settings.jobs, url, listen=False)

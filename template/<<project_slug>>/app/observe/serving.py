@@ -110,11 +110,11 @@ class AdminServer:
         )
         self._server = _ServerWithoutSignals(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="admin-server")
-        while not self._server.started:
+        while not self._server.started:  # polled finely: health probes wait for this port
             if self._task.done():
                 self._task.result()
                 raise RuntimeError("admin server stopped during start-up")
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.001)
         logger.info("admin server on http://{}:{} (/metrics /healthz /readyz)", self.host, self.port)
 
     async def stop(self) -> None:

@@ -31,7 +31,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import Attributes, AttributeValue
@@ -127,12 +126,19 @@ def configure_tracing(service_name: str, service_version: str) -> TracerProvider
         Resource.create({"service.name": service_name, "service.version": service_version})
     )
     if otlp_configured():
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(otlp_export())
     trace.set_tracer_provider(provider)
     _provider = provider
     return provider
+
+
+def otlp_export() -> SpanProcessor:
+    """Batched export to the configured OTLP/HTTP endpoint. Imported here, when one is configured:
+    the exporter's HTTP and protobuf stack and the batch processor would add to every start."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    return BatchSpanProcessor(OTLPSpanExporter())
 
 
 def flush_traces(timeout_seconds: float = 5.0) -> None:

@@ -12,6 +12,7 @@ import importlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from html import escape
 from typing import Any
 
@@ -58,7 +59,7 @@ class Live:
         sse = settings.sse
         hub = build_hub(settings, url)
         await hub.start()
-        templates = template_environment()
+        templates = cache(template_environment)  # one environment for the views, built at a first render
         views = {r.name: LiveView(r, form_fields(r), database, templates, LIVE_PREFIX) for r in resources}
         limiter = Limiter(sse.max_connections, sse.max_per_user, StreamStats())
         return cls(settings, database, hub, limiter, views)
