@@ -12,7 +12,6 @@ import importlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from html import escape
 from typing import Any
 
@@ -59,7 +58,7 @@ class Live:
         sse = settings.sse
         hub = build_hub(settings, url)
         await hub.start()
-        templates = cache(template_environment)  # one environment for the views, built at a first render
+        templates = template_environment()
         views = {r.name: LiveView(r, form_fields(r), database, templates, LIVE_PREFIX) for r in resources}
         limiter = Limiter(sse.max_connections, sse.max_per_user, StreamStats())
         return cls(settings, database, hub, limiter, views)

@@ -4,10 +4,6 @@
 A view reads the rows it shows from the database (the notification only names them) and renders
 them with the app's Jinja2 templates. `render_change` is what the hub memoises per event, so it
 depends on the change alone, never on the subscriber.
-
-Jinja2 is imported, and the templates loaded, at a view's first render, so a process starts (and
-answers its health checks) without them. A template error then shows on the first live page request,
-not at start.
 """
 
 from __future__ import annotations
@@ -15,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import jinja2
 import sqlalchemy as SA
 from datastar_py import ServerSentEventGenerator as SSE
 from datastar_py.consts import ElementPatchMode
@@ -28,9 +24,6 @@ from ..schemas import Resource
 from .events import Change
 from .forms import FormField
 
-if TYPE_CHECKING:
-    import jinja2
-
 # Forge's templates, and the project's own folder beside `app/`, which wins for any name it holds.
 TEMPLATES = Path(__file__).resolve().parent.parent / "pages"
 OWN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -39,8 +32,6 @@ MAX_ROWS = 500
 
 
 def template_environment() -> jinja2.Environment:
-    import jinja2  # on use (module docstring)
-
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([OWN_TEMPLATES, TEMPLATES]),
         autoescape=jinja2.select_autoescape(default=True),
@@ -127,7 +118,7 @@ class LiveView:
         resource: Resource[Any],
         fields: Sequence[FormField],
         database: Database,
-        templates: Callable[[], jinja2.Environment],
+        templates: jinja2.Environment,
         prefix: str,
     ) -> None:
         self.resource = resource
@@ -135,20 +126,10 @@ class LiveView:
         self.fields = fields
         self.url = prefix + resource.path
         self._database = database
-        self._templates = templates
+        self._row = templates.select_template([f"{self.name}.row.html", "row.html"])
+        self.page = templates.get_template("page.html")
+        self._new_form = templates.get_template("new.html")
         self.shared_reads = SharedReads(self.render_all)
-
-    @cached_property
-    def page(self) -> jinja2.Template:
-        return self._templates().get_template("page.html")
-
-    @cached_property
-    def _row(self) -> jinja2.Template:
-        return self._templates().select_template([f"{self.name}.row.html", "row.html"])
-
-    @cached_property
-    def _new_form(self) -> jinja2.Template:
-        return self._templates().get_template("new.html")
 
     def row_id(self, row_id: int) -> str:
         return f"{self.name}-{row_id}"
