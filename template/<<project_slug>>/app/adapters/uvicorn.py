@@ -2,7 +2,7 @@
 """uvicorn's HTTP protocol with a header-read timeout, which uvicorn lacks: its internals, each with why.
 
 - `uvicorn.protocols.http.httptools_impl.HttpToolsProtocol` is subclassed: it is what `http="auto"`
-  picks when httptools is installed (uvicorn[standard] installs it). Passing the subclass as
+  picks when httptools is installed (a dependency of the project). Passing the subclass as
   `Config(http=...)` pins the server to httptools; uvicorn's h11 protocol gets no header timeout.
 - uvicorn builds the protocol with keyword arguments only (`config`, `server_state`, `app_state`,
   `_loop`), so the timeout travels as a class attribute of a subclass made per setting.
