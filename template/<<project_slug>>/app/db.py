@@ -90,6 +90,9 @@ class Database:
             pool_size=settings.pool_size,
             max_overflow=settings.max_overflow,
             pool_timeout=settings.pool_timeout_seconds,
+            # The connection returned last goes out first: the busy ones stay warm (no idle ping), and
+            # the rest can sit idle long enough to be checked, or closed by the server.
+            pool_use_lifo=True,
             echo=settings.echo,
             connect_args=connect_args(url, settings),
         )
