@@ -42,18 +42,19 @@ def operation_id(resource: Resource[Any], action: str) -> str:
 async def read_page(
     session: AsyncSession, model: type[M], limit: int, offset: int, *, count: bool
 ) -> dict[str, Any]:
-    """The page's rows, and with `count` the total: in the page's own statement (`count(*) OVER ()`),
-    so in one snapshot and one round trip; only a page past the end, which has no row to carry it,
-    counts again."""
+    """The page's rows, and with `count` the total: a scalar subquery of the page's own statement, so
+    in one snapshot and one round trip (PostgreSQL runs it once; `count(*) OVER ()` would read every
+    row in full); only a page past the end, which has no row to carry it, counts again."""
     page: dict[str, Any] = {"limit": limit, "offset": offset}
     query = SA.select(model).order_by(model.id).limit(limit).offset(offset)
     if not count:
         return {**page, "items": (await session.scalars(query)).all()}
-    pairs = (await session.execute(query.add_columns(SA.func.count().over()))).all()
+    total = SA.select(SA.func.count()).select_from(model).scalar_subquery()
+    pairs = (await session.execute(query.add_columns(total))).all()
     if pairs:
         return {**page, "items": [row for row, _ in pairs], "total": pairs[0][1]}
-    total = await session.scalar(SA.select(SA.func.count()).select_from(model)) if offset else 0
-    return {**page, "items": [], "total": total or 0}
+    past_the_end = await session.scalar(SA.select(SA.func.count()).select_from(model)) if offset else 0
+    return {**page, "items": [], "total": past_the_end or 0}
 
 
 def crud_router(resource: Resource[M], rules: Rules, *, list_total: bool = True) -> APIRouter:
