@@ -6,7 +6,11 @@ project's interpreter, so this folder is on their path.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import cProfile
+import importlib
+import io
+import pstats
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
@@ -46,3 +50,27 @@ async def call(
     await app(scope, receive, send)
     status: int = sent[0]["status"]
     return status
+
+
+async def calls_per_request(request: Callable[[], Awaitable[object]], batch: int) -> int:
+    """Python calls per request (cProfile counts every call exactly) over `batch` requests."""
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(batch):
+        await request()
+    profile.disable()
+    return round(pstats.Stats(profile, stream=io.StringIO()).total_calls / batch)  # type: ignore[attr-defined]
+
+
+def quiet_project(slug: str, database_url: str, **observe: bool) -> tuple[Any, Any, bytes]:
+    """The project's `create_app`, its settings and a bearer token: admin port 0, logs at WARNING,
+    every observability switch off but those named in `observe` (e.g. `tracing=True`)."""
+    settings_module = importlib.import_module(f"{slug}.app.settings")
+    issue_token = importlib.import_module(f"{slug}.app.auth").issue_token
+    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(production=True, level="WARNING")
+    switches = {"metrics": False, "tracing": False, "access_log": False} | observe
+    environ = {"FORGE_ADMIN_PORT": "0", "FORGE_DATABASE_URL": database_url}
+    environ |= {f"FORGE_OBSERVE_{name.upper()}": str(on).lower() for name, on in switches.items()}
+    settings = settings_module.load_settings(environ=environ)
+    token: bytes = issue_token(settings.app.secret_key, "bench", "bench", 3600).encode()
+    return importlib.import_module(f"{slug}.app.main").create_app, settings, token

@@ -15,18 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import cProfile
 import importlib
-import io
 import json
 import os
-import pstats
 import sys
 import time
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any
 
-from asgi_call import DiscardSpans, call
+from asgi_call import DiscardSpans, call, calls_per_request
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -58,13 +56,7 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
             for _ in range(200):
                 await request(app)
         for mode, app in apps.items():
-            profile = cProfile.Profile()
-            profile.enable()
-            for _ in range(BATCH):
-                await request(app)
-            profile.disable()
-            calls = pstats.Stats(profile, stream=io.StringIO()).total_calls  # type: ignore[attr-defined]
-            result[f"calls_per_request_{mode}"] = round(calls / BATCH)
+            result[f"calls_per_request_{mode}"] = await calls_per_request(partial(request, app), BATCH)
         cpu: dict[str, list[float]] = {mode: [] for mode in apps}
         for _ in range(rounds):
             for mode, app in apps.items():

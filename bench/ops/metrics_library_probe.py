@@ -16,18 +16,16 @@ instrumented project app gets the same odd traffic (distinct ids, unknown paths,
 from __future__ import annotations
 
 import asyncio
-import cProfile
 import importlib
-import io
 import json
-import pstats
 import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any
 
-from asgi_call import call
+from asgi_call import call, calls_per_request, quiet_project
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -65,13 +63,7 @@ async def _measure(apps: dict[str, Any], path: str, query: bytes, token: bytes) 
     for mode, app in apps.items():
         for _ in range(200):
             await call(app, token, path=path, query=query)
-        profile = cProfile.Profile()
-        profile.enable()
-        for _ in range(BATCH):
-            await call(app, token, path=path, query=query)
-        profile.disable()
-        calls = pstats.Stats(profile, stream=io.StringIO()).total_calls  # type: ignore[attr-defined]
-        found[f"calls_{mode}"] = round(calls / BATCH)
+        found[f"calls_{mode}"] = await calls_per_request(partial(call, app, token, path=path, query=query), BATCH)
     cpu: dict[str, list[float]] = {mode: [] for mode in apps}
     for _ in range(ROUNDS):
         for mode, app in apps.items():
@@ -114,20 +106,8 @@ def _stream_latency(registry: CollectorRegistry, family_name: str, label: str) -
 
 
 async def main(slug: str, database_url: str) -> dict[str, Any]:
-    create_app = importlib.import_module(f"{slug}.app.main").create_app
-    settings_module = importlib.import_module(f"{slug}.app.settings")
+    create_app, settings, token = quiet_project(slug, database_url)
     middleware = importlib.import_module(f"{slug}.app.observe.instrumentation").HttpMetricsMiddleware
-    issue_token = importlib.import_module(f"{slug}.app.auth").issue_token
-    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(production=True, level="WARNING")
-    environ = {
-        "FORGE_ADMIN_PORT": "0",
-        "FORGE_DATABASE_URL": database_url,
-        "FORGE_OBSERVE_METRICS": "false",
-        "FORGE_OBSERVE_TRACING": "false",
-        "FORGE_OBSERVE_ACCESS_LOG": "false",
-    }
-    settings = settings_module.load_settings(environ=environ)
-    token = issue_token(settings.app.secret_key, "bench", "bench", 3600).encode()
     registries = {"own": REGISTRY, "instrumentator": CollectorRegistry()}
     apps: dict[str, FastAPI] = {}
     bare: dict[str, FastAPI] = {}

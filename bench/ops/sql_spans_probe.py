@@ -18,17 +18,15 @@ to a discarding exporter.
 from __future__ import annotations
 
 import asyncio
-import cProfile
 import importlib
-import io
 import json
-import pstats
 import sys
 import time
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Any
 
-from asgi_call import DiscardSpans, call
+from asgi_call import DiscardSpans, call, calls_per_request, quiet_project
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
@@ -53,29 +51,9 @@ async def _cpu(app: FastAPI, token: bytes) -> int:
     return round(min(samples))
 
 
-async def _calls(app: FastAPI, token: bytes) -> int:
-    profile = cProfile.Profile()
-    profile.enable()
-    for _ in range(BATCH):
-        await call(app, token)
-    profile.disable()
-    return round(pstats.Stats(profile, stream=io.StringIO()).total_calls / BATCH)  # type: ignore[attr-defined]
-
-
 async def main(slug: str, database_url: str, mode: str) -> dict[str, Any]:
-    create_app = importlib.import_module(f"{slug}.app.main").create_app
-    settings_module = importlib.import_module(f"{slug}.app.settings")
+    create_app, settings, token = quiet_project(slug, database_url, tracing=True)
     runtime = importlib.import_module(f"{slug}.app.observe.runtime")
-    issue_token = importlib.import_module(f"{slug}.app.auth").issue_token
-    importlib.import_module(f"{slug}.app.observe.logs").setup_logging(production=True, level="WARNING")
-    environ = {
-        "FORGE_ADMIN_PORT": "0",
-        "FORGE_DATABASE_URL": database_url,
-        "FORGE_OBSERVE_METRICS": "false",
-        "FORGE_OBSERVE_ACCESS_LOG": "false",
-    }
-    settings = settings_module.load_settings(environ=environ)
-    token = issue_token(settings.app.secret_key, "bench", "bench", 3600).encode()
     own_instrument = runtime.instrument_engine
 
     def without_sql_spans(engine: Any, *, metrics: bool, provider: Any) -> None:
@@ -93,7 +71,7 @@ async def main(slug: str, database_url: str, mode: str) -> dict[str, Any]:
             SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider, skip_dep_check=True)
         for _ in range(200):
             await call(app, token)
-        result["calls_per_request"] = await _calls(app, token)
+        result["calls_per_request"] = await calls_per_request(partial(call, app, token), BATCH)
         result["cpu_us_not_exporting"] = await _cpu(app, token)
         memory = InMemorySpanExporter()
         provider.add_span_processor(SimpleSpanProcessor(memory))
