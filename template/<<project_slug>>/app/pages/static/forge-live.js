@@ -41,7 +41,8 @@ observer.observe(slot, { subtree: true, childList: true, attributes: true, chara
 
 function show(next, waitMs = null) {
   const template = document.querySelector(`template[data-forge-status="${next}"]`);
-  document.getElementById("live-status").replaceWith(template.content.firstElementChild.cloneNode(true));
+  const status = template.content.firstElementChild.cloneNode(true);
+  document.getElementById("live-status").replaceWith(status);
   observer.takeRecords();
   enter(next, waitMs);
 }
@@ -127,10 +128,12 @@ document.addEventListener(
   "submit",
   (event) => {
     const form = event.target;
+    // Only the page's data forms (they name where their errors go); signing out always works.
+    if (form.dataset.forgeErrors === undefined) return;
     if (PAUSED.has(state)) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      say(form, "Not sent: the page is not connected (see the top of the page). Send it again once it is live.");
+      say(form, "Not sent: the page is not connected (see the top of the page). Send it once it is live.");
       return;
     }
     // Rows are rendered once for every viewer, so their forms carry no CSRF token of their own.
@@ -146,7 +149,10 @@ document.addEventListener(
 // other value is shown beside it (in the cell's `live-remote` note, which morphs leave alone).
 const typed = new WeakMap();
 const valueOf = (field) => (field.type === "checkbox" ? field.checked : field.value);
-const setValue = (field, value) => (field.type === "checkbox" ? (field.checked = value) : (field.value = value));
+const setValue = (field, value) => {
+  if (field.type === "checkbox") field.checked = value;
+  else field.value = value;
+};
 
 document.addEventListener("input", (event) => {
   const field = event.target;
