@@ -10,7 +10,7 @@
 
 const page = document.querySelector("[data-forge-stream]");
 const slot = document.querySelector(".live-status-slot");
-// Until Datastar is ready the status stays as the server rendered it ("static").
+// Until Datastar starts the stream the status stays as the server rendered it ("static").
 let state = "static";
 
 // ---- Connection state ----------------------------------------------------------------------------
@@ -72,7 +72,9 @@ function reconnect() {
 }
 
 function onStream(type) {
-  if (type === "retrying") {
+  // Datastar has loaded and started the stream: from here on the page is connecting, then live.
+  if (type === "started" && state === "static") show("connecting");
+  else if (type === "retrying") {
     // The stream could not be reached (or broke off): Datastar waits `delay`, then backs off.
     if (navigator.onLine) show("reconnecting", delay);
     else show("offline");
@@ -80,8 +82,6 @@ function onStream(type) {
   } else if (type === "error" && state !== "offline") show("reconnecting", delay);
 }
 
-// Datastar is loaded and has started the stream: from here on the page is connecting, then live.
-document.addEventListener("datastar-ready", () => show("connecting"));
 window.addEventListener("offline", () => state !== "static" && show("offline"));
 window.addEventListener("online", () => state !== "static" && reconnect());
 // Datastar closes a hidden tab's stream and opens it again when the tab is shown.
