@@ -99,6 +99,8 @@ function say(form, message) {
   if (box) box.textContent = message;
 }
 
+const HELD = "Not sent: the page is not connected (see the top of the page). Send it once it is live.";
+const HELD_SIGNED_OUT = "Not sent: you are signed out. Sign in again (link at the top), then send it.";
 const REFUSED = {
   401: "Not saved: you are signed out. Sign in again (link at the top) and send it again.",
   403: "Not saved: the server refused this page's form. Reload the page and send it again.",
@@ -133,7 +135,7 @@ document.addEventListener(
     if (PAUSED.has(state)) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      say(form, "Not sent: the page is not connected (see the top of the page). Send it once it is live.");
+      say(form, state === "signed_out" ? HELD_SIGNED_OUT : HELD);
       return;
     }
     // Rows are rendered once for every viewer, so their forms carry no CSRF token of their own.
