@@ -34,8 +34,10 @@ const observer = new MutationObserver(() => {
   const status = document.getElementById("live-status");
   const retry = status.dataset.retryMs ? Number(status.dataset.retryMs) : null;
   if (retry !== null) base = delay = retry;
-  if (status.dataset.state === "live") delay = base;
-  enter(status.dataset.state, retry);
+  if (status.dataset.state === "live") {
+    delay = base;
+    enter("live", null);
+  } else enter(status.dataset.state, retry);
 });
 observer.observe(slot, { subtree: true, childList: true, attributes: true, characterData: true });
 
