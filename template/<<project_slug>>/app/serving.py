@@ -9,6 +9,11 @@ header a byte a minute, cannot hold a connection until max_connections refuses o
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+from pathlib import Path
+
 import uvicorn
 from fastapi import FastAPI
 from loguru import logger
@@ -39,14 +44,43 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
     )
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, sock: socket.socket | None = None, report_admin: Path | None = None) -> None:
+    """One API process; as a member of `serve`'s group (process_group.py) it serves the group's `sock`
+    and writes the port of its private admin server to `report_admin` once it has started."""
     app = create_app(settings)
-    logger.info("API on http://{}:{}/docs", settings.http.host, settings.http.port)
-    config = uvicorn_config(app, settings)
+    if sock is None:
+        logger.info("API on http://{}:{}/docs", settings.http.host, settings.http.port)
+        server = DrainingServer(uvicorn_config(app, settings), app.state.admin_state)
+    else:
+        server = GroupMember(uvicorn_config(app, settings), app, report_admin)
     try:
-        DrainingServer(config, app.state.admin_state).run()
+        server.run(sockets=None if sock is None else [sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly: no traceback
         logger.info("stopped")
+
+
+class GroupMember(DrainingServer):
+    """An API process of a group: it reports its admin port, and stops (draining) if its parent dies."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI, report_admin: Path | None) -> None:
+        super().__init__(config, app.state.admin_state)
+        self.app = app
+        self.report_admin = report_admin
+        self.parent = os.getppid()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.report_admin is not None and not self.should_exit:
+            partial = self.report_admin.with_suffix(".partial")
+            partial.write_text(str(self.app.state.admin.port), encoding="utf-8")
+            partial.replace(self.report_admin)  # the parent reads a whole port or nothing
+
+    async def on_tick(self, counter: int) -> bool:
+        # The parent forwards SIGTERM; if it was killed instead, nothing would stop this process.
+        if os.getppid() != self.parent and not self.should_exit:
+            logger.warning("the serve process {} is gone; stopping", self.parent)
+            self.handle_exit(signal.SIGTERM, None)
+        return await super().on_tick(counter)
 
 
 def refuse_busy_ports(settings: Settings) -> None:
