@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 CONNECT_TIMEOUT_SECONDS = 5.0
+CLIENT_NAME = "forge-live-hub"  # CLIENT LIST shows which connections are the hubs'
 
 
 @asynccontextmanager
@@ -43,6 +44,7 @@ async def subscription(url: str, channel: str, *, health_seconds: float) -> Asyn
         socket_keepalive=True,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         health_check_interval=health_seconds,
+        client_name=CLIENT_NAME,
     )
     pubsub = client.pubsub()
     try:
