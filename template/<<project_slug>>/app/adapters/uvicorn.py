@@ -13,6 +13,13 @@
   once a response went out) are the protocol's attributes: on expiry a `408` is written only when no
   response is in flight, so a pipelined response is never cut by a second status line.
 - `connection_lost` is extended to cancel the timer, as uvicorn cancels its keep-alive timer there.
+
+`uvicorn.Server` methods that serving.py's `GroupMember` (an API process of `serve`'s group) extends:
+`run(sockets=[...])` serves a socket bound elsewhere (the group's parent) instead of binding one;
+`startup(sockets)` returns once the lifespan has started and the socket is served, with `should_exit`
+set if start-up failed, which is when the process's admin port is reported; `on_tick(counter)` runs
+every 0.1 s in the main loop, where the parent's exit is noticed; `handle_exit(sig, frame)` is what the
+signal handler calls, so calling it drains exactly as a SIGTERM does.
 """
 
 from __future__ import annotations

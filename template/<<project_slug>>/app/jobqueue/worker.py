@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 import sqlalchemy as SA
@@ -77,14 +77,27 @@ def run_queue(settings: Settings, url: str, queue: str, threads: int) -> int:
         print(f"worker refused to start: {exc}", file=sys.stderr)
         return 2
     stop = _stop_event()
+    stop_publishing = _publish_changes(settings)
     worker = runtime.worker(queues={queue}, threads=threads)
     worker.start()
     logger.info("worker pid {} consuming queue {} with {} thread(s)", os.getpid(), queue, threads)
     stop.wait()
     worker.stop(timeout=int(settings.jobs.shutdown_timeout_seconds * 1000))
+    stop_publishing()
     runtime.close()
     flush_traces()
     return 0
+
+
+def _publish_changes(settings: Settings) -> Callable[[], None]:
+    """With sse.hub = "redis" the rows jobs commit reach the live pages through Redis (NOTIFY otherwise)."""
+    if settings.sse.hub != "redis":
+        return lambda: None
+    from ..realtime.redis_hub import RedisPublisher
+
+    publisher = RedisPublisher(settings.sse.redis_url)
+    publisher.start()
+    return publisher.close
 
 
 def worker_admin(settings: Settings, runtime: JobsRuntime, metrics_dir: str) -> AdminThread:

@@ -7,7 +7,9 @@ rows (tenant, topic, op, ids) and the writing transaction's id, never their cont
 re-read what they need, and the payload stays far below PostgreSQL's 8000-byte limit.
 
 NOTIFY takes a global lock at commit, so a transaction sends at most one, however many rows it
-changed. Writes made with Core statements (`session.execute(update(...))`) fire no ORM events and
+changed. While a publisher is registered (`publish_after_commit`: the Redis hub), the same payload
+goes to it after the commit instead of a NOTIFY (at most once: a crash in between loses it).
+Writes made with Core statements (`session.execute(update(...))`) fire no ORM events and
 announce nothing: call `Hub.publish(Change.refresh(...))` after them.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -32,6 +35,11 @@ XID_SLOT = "0" * 20  # xid8 has at most 20 digits
 NOTIFY = SA.text(
     """SELECT pg_notify(:channel, replace(:payload, :slot, '"x":"' || pg_current_xact_id()::text || '"'))"""
 )
+
+CURRENT_XID = SA.text("SELECT pg_current_xact_id()::text")
+PAYLOAD_KEY = "forge_live_payload"
+Publish = Callable[[str], None]  # called on the committing thread: must not block
+_publishers: list[Publish] = []
 
 Op = Literal["created", "updated", "deleted", "refresh"]
 OPS: frozenset[str] = frozenset(get_args(Op))
@@ -176,6 +184,10 @@ def _announce(session: ORM.Session) -> None:
     changes = pending.changes() if isinstance(pending, Pending) else []
     if not changes:
         return
+    if _publishers:  # sent after the commit, when its rows are visible to every reader
+        xid = session.connection().execute(CURRENT_XID).scalar_one()
+        session.info[PAYLOAD_KEY] = encode(changes, xid)
+        return
     # One round trip: the transaction id is filled in by PostgreSQL, into a slot as wide as the
     # largest xid8, so the size guard in `encode` still holds.
     session.connection().execute(
@@ -183,13 +195,32 @@ def _announce(session: ORM.Session) -> None:
     )
 
 
+def _publish(session: ORM.Session) -> None:
+    payload = session.info.pop(PAYLOAD_KEY, None)
+    if payload is not None:
+        for publish in tuple(_publishers):
+            publish(payload)
+
+
+def publish_after_commit(publish: Publish) -> Callable[[], None]:
+    """Hand each committed transaction's payload to `publish` instead of a NOTIFY; returns the undo."""
+    _publishers.append(publish)
+    return lambda: _publishers.remove(publish)
+
+
 def _forget(session: ORM.Session, previous_transaction: ORM.SessionTransaction) -> None:
+    session.info.pop(PAYLOAD_KEY, None)  # a commit that failed publishes nothing
     pending = session.info.get(PENDING_KEY)
     if isinstance(pending, Pending):
         pending.forget(previous_transaction)
 
 
-LISTENERS = (("after_flush", _collect), ("before_commit", _announce), ("after_soft_rollback", _forget))
+LISTENERS = (
+    ("after_flush", _collect),
+    ("before_commit", _announce),
+    ("after_commit", _publish),
+    ("after_soft_rollback", _forget),
+)
 
 
 def install_change_events() -> None:

@@ -5,9 +5,8 @@
 queue is emptied and replaced by one "refresh", so a slow reader costs memory it is allowed and
 no more), routing by (topic, tenant), and one shared `Event` per change and group so a change is
 rendered once, not once per subscriber. `PostgresHub` feeds it from ONE autocommit LISTEN
-connection. A Redis pub/sub backend (for PgBouncer in transaction mode, where LISTEN does not work)
-would subclass `FanoutHub` the same way; the transactional NOTIFY in `events` would then need an
-outbox relay.
+connection; `RedisHub` (redis_hub.py, for PgBouncer in transaction mode, where LISTEN does not work)
+from one Redis subscription. Both reconnect the same way (`SubscribedHub`).
 """
 
 from __future__ import annotations
@@ -192,43 +191,33 @@ class Backoff:
 
 
 class NotListening(RuntimeError):
-    """The hub has no LISTEN connection: committed changes do not reach the streams."""
+    """The hub has no subscription: committed changes do not reach the streams."""
 
 
-class PostgresHub(FanoutHub):
-    """LISTEN on one dedicated autocommit connection; reconnect with jittered exponential backoff."""
+class SubscribedHub(FanoutHub):
+    """A backend fed by one long-lived subscription (`_listen`), reconnected with jittered exponential
+    backoff; every reader reloads its list after each (re)connection, since what was sent meanwhile is lost.
+    """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        queue_size: int,
-        channel: str = CHANNEL,
-        backoff_min: float = 0.1,
-        backoff_max: float = 10.0,
-        keepalive_idle: int = 30,
-    ) -> None:
+    # What the log lines and the readiness check call the subscription.
+    SOURCE = "subscription"
+    # Errors that mean "connection lost, retry"; anything else is a bug and ends the task.
+    RETRY_ON: tuple[type[BaseException], ...] = (OSError,)
+
+    def __init__(self, *, queue_size: int, backoff_min: float, backoff_max: float) -> None:
         super().__init__(queue_size)
-        self._url = url
-        self._channel = channel
         self._backoff = (backoff_min, backoff_max)
-        # The server cannot tell us it vanished behind a dead network; TCP keepalives can.
-        self._connect_args: dict[str, Any] = {
-            "autocommit": True,
-            "keepalives": 1,
-            "keepalives_idle": keepalive_idle,
-            "keepalives_interval": max(1, keepalive_idle // 3),
-            "keepalives_count": 3,
-            "application_name": "forge-live-hub",
-        }
         self._task: asyncio.Task[None] | None = None
         self._up_since: float | None = None
         self.listening = asyncio.Event()
-        self.backend_pid: int | None = None
+
+    async def _listen(self) -> None:
+        """Subscribe, call `_up` once subscribed, then `_receive` each payload; return or raise when lost."""
+        raise NotImplementedError
 
     @property
     def running(self) -> bool:
-        """The LISTEN loop is alive (connected, or retrying with backoff)."""
+        """The subscription loop is alive (connected, or retrying with backoff)."""
         return self._task is not None and not self._task.done()
 
     async def start(self) -> None:
@@ -248,12 +237,7 @@ class PostgresHub(FanoutHub):
         try:
             await asyncio.wait_for(self.listening.wait(), READY_WAIT_SECONDS)
         except TimeoutError:
-            raise NotListening("no LISTEN connection; reconnecting") from None
-
-    async def publish(self, change: Change) -> None:
-        payload = encode([change], None)
-        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
-            await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
+            raise NotListening(f"no {self.SOURCE}; reconnecting") from None
 
     async def _run(self) -> None:
         backoff = Backoff(*self._backoff)
@@ -261,45 +245,37 @@ class PostgresHub(FanoutHub):
             try:
                 await self._listen()
                 problem = "closed"
-            except (psycopg.Error, OSError) as exc:
+            except self.RETRY_ON as exc:
                 problem = str(exc).strip()
             finally:
                 uptime = self._down()
             delay = backoff.after(uptime) * random.uniform(0.5, 1.0)
-            logger.warning("live hub: LISTEN connection lost ({}); retrying in {:.2f}s", problem, delay)
+            logger.warning("live hub: {} lost ({}); retrying in {:.2f}s", self.SOURCE, problem, delay)
             await asyncio.sleep(delay)
 
-    async def _listen(self) -> None:
-        async with await psycopg.AsyncConnection.connect(self._url, **self._connect_args) as conn:
-            await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-            self._up(conn.info.backend_pid)
-            # Anything sent while we were away is lost: every reader reloads its list.
-            self.refresh_all()
-            async for note in conn.notifies():
-                self._receive(note.payload)
-
-    def _up(self, backend_pid: int) -> None:
-        self.backend_pid = backend_pid
+    def _up(self, where: str) -> None:
         self.stats.connects += 1
         if self.stats.connects > 1:
             HUB_RECONNECTS.inc()
         HUB_CONNECTED.inc()
         self._up_since = time.monotonic()
         self.listening.set()
-        logger.info("live hub: listening on {!r} (backend {})", self._channel, backend_pid)
+        logger.info("live hub: listening on {}", where)
+        # Anything sent while we were away is lost: every reader reloads its list.
+        self.refresh_all()
 
     def _down(self) -> float | None:
-        """Not listening any more; how long the connection had been up (None: it never was)."""
+        """Not listening any more; how long the subscription had been up (None: it never was)."""
         up_since, self._up_since = self._up_since, None
         self.listening.clear()
-        self.backend_pid = None
         if up_since is None:
             return None
         HUB_CONNECTED.dec()
         return time.monotonic() - up_since
 
     def _receive(self, payload: str) -> None:
-        """Deliver a notification's changes; any role can NOTIFY, so one `decode` refuses is only counted."""
+        """Deliver a payload's changes; anyone who can publish may send one, so what `decode` refuses is
+        only counted."""
         self.stats.notifications += 1
         HUB_NOTIFICATIONS.inc()
         try:
@@ -311,3 +287,50 @@ class PostgresHub(FanoutHub):
             return
         for change in changes:
             self.deliver(change)
+
+
+class PostgresHub(SubscribedHub):
+    """LISTEN on one dedicated autocommit connection."""
+
+    SOURCE = "LISTEN connection"
+    RETRY_ON = (psycopg.Error, OSError)
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_size: int,
+        channel: str = CHANNEL,
+        backoff_min: float = 0.1,
+        backoff_max: float = 10.0,
+        keepalive_idle: int = 30,
+    ) -> None:
+        super().__init__(queue_size=queue_size, backoff_min=backoff_min, backoff_max=backoff_max)
+        self._url = url
+        self._channel = channel
+        # The server cannot tell us it vanished behind a dead network; TCP keepalives can.
+        self._connect_args: dict[str, Any] = {
+            "autocommit": True,
+            "keepalives": 1,
+            "keepalives_idle": keepalive_idle,
+            "keepalives_interval": max(1, keepalive_idle // 3),
+            "keepalives_count": 3,
+            "application_name": "forge-live-hub",
+        }
+        self.backend_pid: int | None = None
+
+    async def publish(self, change: Change) -> None:
+        payload = encode([change], None)
+        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+            await conn.execute("SELECT pg_notify(%s, %s)", (self._channel, payload))
+
+    async def _listen(self) -> None:
+        try:
+            async with await psycopg.AsyncConnection.connect(self._url, **self._connect_args) as conn:
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                self.backend_pid = conn.info.backend_pid
+                self._up(f"{self._channel!r} (backend {self.backend_pid})")
+                async for note in conn.notifies():
+                    self._receive(note.payload)
+        finally:
+            self.backend_pid = None

@@ -118,8 +118,18 @@ class Live:
 
 
 def build_hub(settings: Settings, url: str) -> Hub:
-    """The backend `sse.hub` names: PostgreSQL LISTEN/NOTIFY, or a factory of the project's own."""
+    """The backend `sse.hub` names: PostgreSQL LISTEN/NOTIFY, Redis pub/sub, or the project's own."""
     sse = settings.sse
+    if sse.hub == "redis":
+        from .redis_hub import RedisHub  # redis-py loads only when chosen
+
+        return RedisHub(
+            sse.redis_url,
+            queue_size=sse.queue_size,
+            backoff_min=sse.reconnect_min_seconds,
+            backoff_max=sse.reconnect_max_seconds,
+            health_seconds=sse.keepalive_idle_seconds,
+        )
     if sse.hub == "postgres":
         return PostgresHub(
             libpq_url(url),
