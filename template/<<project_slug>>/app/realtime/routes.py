@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -33,7 +33,7 @@ from ..rules import Rules
 from ..schemas import Resource
 from ..settings import ConfigError, Settings
 from .assets import STATIC_PREFIX, Asset, assets_router, datastar_src, read_assets
-from .forms import FormField, form_data, form_fields
+from .forms import error_text, form_data, form_fields
 from .hub import Hub, PostgresHub
 from .session import (
     CSRF_FIELD,
@@ -272,11 +272,11 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
             async with live.database.session(caller.tenant_id) as session:
                 await act(session, caller, form)
         except ValidationError as exc:
-            message = _error_text(exc, view.fields)
+            message = error_text(exc, view.fields)
         except HTTPException as exc:
             if exc.status_code == status.HTTP_404_NOT_FOUND:
                 raise
-            message = str(exc.detail)
+            message = error_text(exc, view.fields)
         else:
             if not datastar:
                 return RedirectResponse(view.url, status.HTTP_303_SEE_OTHER)
@@ -314,11 +314,6 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
             await writes.delete(session, resource, rules, caller, row_id)
 
         return await submit(request, f"{_live(request).views[name].row_id(row_id)}-errors", act)
-
-
-def _error_text(exc: ValidationError, fields: Sequence[FormField]) -> str:
-    """One line per field the schema refused."""
-    return "\n".join(f"{'.'.join(map(str, e['loc'])) or 'form'}: {e['msg']}" for e in exc.errors())
 
 
 def _plain_error(page_url: str, message: str) -> str:
