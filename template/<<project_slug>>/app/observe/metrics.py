@@ -7,7 +7,7 @@ they report to and call it; label values must come from a small, fixed set (a ro
 kind), never from user input, or the series count explodes. What records HTTP and database metrics
 is in instrumentation.py.
 
-HTTP (recorded by `HttpMetricsMiddleware` on the public app)
+HTTP (recorded by `ObservedRequests`, requests.py, on the public app)
   http_requests_total{route, method, status}        counter    every response, SSE included
   http_request_duration_seconds{route, method}      histogram  start to last body byte; SSE excluded
   http_requests_in_progress{method}                 gauge
