@@ -10,7 +10,7 @@ OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names an OTL
 HTTP spans are made by the request middleware (requests.py, http_spans.py), the pass that also
 writes the access log and the metrics; FastAPI's native telemetry is off: one span per request, no
 per-message send/receive spans (an SSE stream stays one span), no per-dependency operation spans.
-SQL spans come from the cursor events of instrumentation.py, the same ones that record the query
+SQL spans come from the execute events of instrumentation.py, the same ones that record the query
 metrics.
 
 Jobs: the code that enqueues calls `trace_headers()` and stores the dict in the message; the worker
