@@ -54,7 +54,10 @@ class RequestSpans:
         self.tracer = provider.get_tracer(TRACER_NAME)
 
     def start(self, scope: Scope, method: str) -> RequestSpan:
-        """A span for this request (`method` is a known method or OTHER), made current."""
+        """A span for this request (`method` is a known method or OTHER), made current.
+
+        Its parent is the `traceparent` header's span, else none: a request starts a trace (the
+        context the server runs the app in is not the caller's)."""
         parent = _incoming_context(scope)
         name = method if method != "OTHER" else "HTTP"
         # False only on Forge's provider before a processor is attached: nothing would record.
@@ -66,12 +69,12 @@ class RequestSpans:
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         return RequestSpan(name, span, token)
 
-    def _unrecorded(self, parent: otel_context.Context | None) -> trace.Span:
+    def _unrecorded(self, parent: otel_context.Context) -> trace.Span:
         """The span the SDK makes when its sampler drops (new ids, in the caller's trace if one came,
         not sampled), without the sampler and the SDK's span bookkeeping: half the calls."""
-        caller = trace.get_current_span(parent).get_span_context()
         ids = self.provider.id_generator
-        if caller.is_valid:
+        caller = trace.get_current_span(parent).get_span_context() if parent else None
+        if caller is not None and caller.is_valid:
             trace_id, state = caller.trace_id, caller.trace_state
         else:
             trace_id, state = ids.generate_trace_id(), None
@@ -79,14 +82,14 @@ class RequestSpans:
         return NonRecordingSpan(context)
 
 
-def _incoming_context(scope: Scope) -> otel_context.Context | None:
-    """The caller's trace context, when a `traceparent` header came; None (the current one) otherwise."""
+def _incoming_context(scope: Scope) -> otel_context.Context:
+    """The caller's trace context from its `traceparent` (and `tracestate`) header; empty without one."""
     carrier: dict[str, str] | None = None
     for name, value in scope["headers"]:
         if name in _CONTEXT_HEADERS:
             carrier = carrier or {}
             carrier[name.decode("latin-1")] = value.decode("latin-1")
-    return propagate.extract(carrier) if carrier is not None else None
+    return propagate.extract(carrier) if carrier is not None else otel_context.Context()
 
 
 def _request_attributes(scope: Scope, method: str) -> dict[str, AttributeValue]:
