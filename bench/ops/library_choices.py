@@ -4,8 +4,8 @@
 
 Renders a default project (harness.py) and runs three probes with its interpreter, each library
 added for the probe only (`uv run --with`), never to the project's dependencies:
-- metrics_library_probe.py: prometheus-fastapi-instrumentator against `HttpMetricsMiddleware`;
-- sql_spans_probe.py: opentelemetry-instrumentation-sqlalchemy against Forge's cursor-event SQL
+- metrics_library_probe.py: prometheus-fastapi-instrumentator against Forge's HTTP metrics;
+- sql_spans_probe.py: opentelemetry-instrumentation-sqlalchemy against Forge's own SQL
   spans, one process per side (the library patches SQLAlchemy globally), alternating, twice each;
 - settings_probe.py: pydantic-settings against `load_settings`.
 Prints one JSON object; docs/BENCHMARKS.md records the figures and what was decided.

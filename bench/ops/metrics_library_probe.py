@@ -4,7 +4,8 @@ Run by library_choices.py with the rendered project's interpreter and the librar
 
     uv run --frozen --no-dev --with prometheus-fastapi-instrumentator python <this> <slug> <database-url>
 
-Apps that differ only in the HTTP metrics middleware (none, Forge's `HttpMetricsMiddleware`, the
+Apps that differ only in the HTTP metrics middleware (none, Forge's `ObservedRequests` with only its
+metrics on, the
 instrumentator's defaults) answer through direct ASGI calls, alternately: the project's app (tracing,
 access log and Forge's metrics off) on GET /api/products?limit=20, and a bare FastAPI app with one
 route, where the middleware is most of the work. Python calls per request (cProfile) are exact; CPU
@@ -107,7 +108,8 @@ def _stream_latency(registry: CollectorRegistry, family_name: str, label: str) -
 
 async def main(slug: str, database_url: str) -> dict[str, Any]:
     create_app, settings, token = quiet_project(slug, database_url)
-    middleware = importlib.import_module(f"{slug}.app.observe.instrumentation").HttpMetricsMiddleware
+    middleware = importlib.import_module(f"{slug}.app.observe.requests").ObservedRequests
+    only_metrics = {"metrics": True, "access_log": False, "spans": None}
     registries = {"own": REGISTRY, "instrumentator": CollectorRegistry()}
     apps: dict[str, FastAPI] = {}
     bare: dict[str, FastAPI] = {}
@@ -115,8 +117,8 @@ async def main(slug: str, database_url: str) -> dict[str, Any]:
         app, small = create_app(settings), _bare_app()
         _stream_route(app)
         if mode == "own":
-            app.add_middleware(middleware)
-            small.add_middleware(middleware)
+            app.add_middleware(middleware, **only_metrics)
+            small.add_middleware(middleware, **only_metrics)
         elif mode == "instrumentator":
             Instrumentator(registry=registries[mode]).instrument(app)
             Instrumentator(registry=CollectorRegistry()).instrument(small)

@@ -1,4 +1,4 @@
-"""opentelemetry-instrumentation-sqlalchemy against Forge's own cursor-event SQL spans, in one process.
+"""opentelemetry-instrumentation-sqlalchemy against Forge's own SQL spans, in one process.
 
 Run by library_choices.py with the rendered project's interpreter and the library added:
 

@@ -4,13 +4,9 @@
 - `scope["fastapi"]["effective_route_context"]` (fastapi/routing.py, `_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY`):
   FastAPI resolves included routers lazily, so `scope["route"]` holds the route as declared, without
   the prefixes of the routers that included it; the effective route, prefixes and all, is recorded
-  only under this private key. HTTP metrics need the full template (`/api/products/{id}`) as their
-  route label. If an upgrade drops the key, `matched_route_template` falls back to the declared
-  route, and tests/forge/test_observe.py fails on its prefixed probe route.
-- The request span's `url.query` attribute (fastapi/telemetry/_asgi.py): FastAPI redacts only cloud
-  signature parameters there, so the live page's `?token=` would be exported. The sampler of
-  observe/tracing.py sees the start attributes and rewrites `token=` values before the span exists.
-  If an upgrade records the query under another name, tests/forge/test_security.py fails.
+  only under this private key. HTTP metrics, the access log and the request span need the full
+  template (`/api/products/{id}`) as their route. If an upgrade drops the key, `matched_route_template`
+  falls back to the declared route, and tests/forge/test_observe.py fails on its prefixed probe route.
 """
 
 from __future__ import annotations

@@ -5,48 +5,33 @@ Fields: method, route (the matched route's template, never the raw path or the q
 the live page's `?token=` travels), status, duration_ms, user and tenant once a route identified the
 caller, and trace_id/span_id from the request span (added to every line by logs.py). A Server-Sent
 Events stream gets its line when it ends, marked `stream`, with how long it stayed open.
-uvicorn's own access log is off (serving.py): it prints the raw path with its query string.
+requests.py times the request and calls `log_request`; uvicorn's own access log is off (serving.py):
+it prints the raw path with its query string.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from loguru import logger
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from .instrumentation import KNOWN_METHODS, ResponseStart, route_template
+from starlette.types import Scope
 
 # Set on the request scope by the caller dependency (deps.py), read here once the response is done.
 CALLER_SCOPE_KEY = "forge.caller"
 
 
-class AccessLogMiddleware:
-    """Pure ASGI (no BaseHTTPMiddleware: it would buffer streams); the line is logged at INFO."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        response = ResponseStart()
-        try:
-            await self.app(scope, receive, response.noting(send))
-        finally:
-            log_request(scope, response.status, time.perf_counter() - started, streaming=response.streaming)
-
-
-def log_request(scope: Scope, status: int, seconds: float, *, streaming: bool) -> None:
-    method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-    route = route_template(scope)
+def log_request(
+    scope: Scope, method: str, route: str, status: int, seconds: float, *, streaming: bool
+) -> None:
+    """The line, at INFO. Its message is complete (no arguments): loguru then formats nothing."""
     caller: Any = scope.get(CALLER_SCOPE_KEY)
-    user, tenant = (caller.user_id, caller.tenant_id) if caller is not None else (None, None)
     duration_ms = round(seconds * 1000, 2)
-    who = f" user={user} tenant={tenant}" if caller is not None else ""
+    if caller is None:
+        user = tenant = None
+        message = f"{method} {route} {status} {duration_ms}ms"
+    else:
+        user, tenant = caller.user_id, caller.tenant_id
+        message = f"{method} {route} {status} {duration_ms}ms user={user} tenant={tenant}"
     logger.bind(
         access=True,
         method=method,
@@ -56,4 +41,4 @@ def log_request(scope: Scope, status: int, seconds: float, *, streaming: bool) -
         user=user,
         tenant=tenant,
         stream=True if streaming else None,
-    ).info("{} {} {} {}ms{}", method, route, status, duration_ms, who)
+    ).info(message)

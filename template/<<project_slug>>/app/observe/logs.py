@@ -20,6 +20,8 @@ from .tracing import redact_token
 if TYPE_CHECKING:
     from loguru import Message, Record
 
+# One encoder for every line (json.dumps with `default` would build one per call).
+_JSON = json.JSONEncoder(default=str)
 DEV_FORMAT = (
     "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>{name}</cyan> {message}{extra[trace]}"
@@ -64,7 +66,7 @@ def _json_sink(message: Message) -> None:
         line["exception"] = (
             message.split("\n", 1)[1].rstrip() if "\n" in message else str(record["exception"].value)
         )
-    sys.stderr.write(json.dumps(line, default=str) + "\n")
+    sys.stderr.write(_JSON.encode(line) + "\n")
 
 
 def setup_logging(*, production: bool, level: str) -> None:

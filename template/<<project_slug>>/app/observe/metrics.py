@@ -7,11 +7,11 @@ they report to and call it; label values must come from a small, fixed set (a ro
 kind), never from user input, or the series count explodes. What records HTTP and database metrics
 is in instrumentation.py.
 
-HTTP (recorded by `HttpMetricsMiddleware` on the public app)
+HTTP (recorded by `ObservedRequests`, requests.py, on the public app)
   http_requests_total{route, method, status}        counter    every response, SSE included
   http_request_duration_seconds{route, method}      histogram  start to last body byte; SSE excluded
   http_requests_in_progress{method}                 gauge
-Database (recorded by `instrument_engine`, SQLAlchemy cursor events)
+Database (recorded by `instrument_engine`, SQLAlchemy dialect execute events)
   db_query_duration_seconds{operation}              histogram  its _count is the query count
   db_query_errors_total{operation}                  counter
   db_pool_connections{state}                        gauge      checked_out | idle | overflow, on scrape

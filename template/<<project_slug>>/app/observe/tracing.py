@@ -7,11 +7,11 @@ ids and job messages carry trace context; they are recorded and exported only wh
 OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names an OTLP/HTTP collector
 (or a test attaches its own processor). The admin app is never traced.
 
-HTTP spans come from FastAPI's native telemetry (FastAPI >= 0.142), told which provider to use and
-to make only the request span: no per-message send/receive spans (an SSE stream stays one span),
-no per-dependency operation spans. It costs well under half of what the contrib ASGI middleware
-does per request (call counts in docs/BENCHMARKS.md). SQL spans come from the cursor events of
-instrumentation.py, the same ones that record the query metrics.
+HTTP spans are made by the request middleware (requests.py, http_spans.py), the pass that also
+writes the access log and the metrics; FastAPI's native telemetry is off: one span per request, no
+per-message send/receive spans (an SSE stream stays one span), no per-dependency operation spans.
+SQL spans come from the execute events of instrumentation.py, the same ones that record the query
+metrics.
 
 Jobs: the code that enqueues calls `trace_headers()` and stores the dict in the message; the worker
 runs each job in `start_linked_span(kind, headers)`, a new trace linked to the request's span. A
@@ -26,7 +26,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
@@ -53,8 +52,8 @@ class ExportGatedTracerProvider(TracerProvider):
     lines and job messages keep their correlation. With one attached, the configured sampler
     (OTEL_TRACES_SAMPLER, default parent-based always-on) decides.
 
-    The sampler also sees every span's start attributes: FastAPI's request span records `url.query`
-    (redacting only cloud signatures), so `token=` values are replaced there before the span exists.
+    The sampler also sees every span's start attributes: `token=` values in a `url.query` are replaced
+    there before the span exists (the request span redacts its own; this covers spans made by others).
     """
 
     def __init__(self, resource: Resource) -> None:
@@ -96,7 +95,8 @@ class _RecordWhenExported(Sampler):
 
 def redact_token(text: str) -> str:
     """`text` with the value of every `token=` query parameter replaced by REDACTED."""
-    return TOKEN_IN_QUERY.sub(r"\1REDACTED", text)
+    # Searched first: most text has no token, and a search costs a fraction of a substitution.
+    return TOKEN_IN_QUERY.sub(r"\1REDACTED", text) if TOKEN_IN_QUERY.search(text) else text
 
 
 def redact_attributes(attributes: Attributes) -> Attributes:
@@ -145,23 +145,6 @@ def flush_traces(timeout_seconds: float = 5.0) -> None:
     """Export what is buffered; called on shutdown, since uvicorn re-raises SIGTERM after serving."""
     if _provider is not None:
         _provider.force_flush(int(timeout_seconds * 1000))
-
-
-def fastapi_telemetry(provider: TracerProvider | None) -> TelemetryConfig:
-    """FastAPI(telemetry=...): the request span on `provider`, or no telemetry at all when None.
-
-    Without this FastAPI would trace every FastAPI app, on the global provider, with operation spans.
-    Metrics are Prometheus's (metrics.py) and logs loguru's, so FastAPI's own stay off.
-    """
-    if provider is None:
-        return {"tracing": False, "metrics": False, "logs": False}
-    return {
-        "tracing": True,
-        "tracer_provider": provider,
-        "operation_spans": False,
-        "metrics": False,
-        "logs": False,
-    }
 
 
 @contextmanager
