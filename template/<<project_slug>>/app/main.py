@@ -20,7 +20,7 @@ from .db import Database
 from .embedded import database_url
 from .errors import install_error_handlers
 from .jobqueue.lifecycle import ApiJobs
-from .observe.runtime import observe_app, observed, telemetry_config
+from .observe.runtime import NO_FASTAPI_TELEMETRY, observe_app, observed
 from .realtime.routes import Live, live_router
 from .resources import RESOURCES
 from .rules import rules_by_resource
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=summary(),
         version=build_info().version,
         lifespan=lifespan,
-        telemetry=telemetry_config(settings),
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.state.settings = settings
     app.state.caller = extensions.caller()
