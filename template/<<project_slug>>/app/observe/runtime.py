@@ -31,7 +31,6 @@ from .requests import ObservedRequests
 from .serving import AdminServer, running_admin
 from .tracing import configure_tracing, flush_traces
 
-
 # For FastAPI(telemetry=...): none. The request span is ours (http_spans.py), made by the middleware that
 # also writes the access log and the metrics; FastAPI's would be a second pass, and it would trace every
 # FastAPI app on the global provider. Metrics are Prometheus's and logs loguru's.
