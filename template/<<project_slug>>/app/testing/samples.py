@@ -7,13 +7,13 @@ import datetime
 import decimal
 import math
 import uuid
-import warnings
 from typing import Annotated, Any
 
-from hypothesis import strategies
+import hypothesis
+from hypothesis import HealthCheck, strategies
 from pydantic import TypeAdapter, ValidationError
 
-from ..fieldtypes import Limits
+from ..fieldtypes import Limits, ecma
 from ..resources import RESOURCES as APP_RESOURCES
 
 # resource -> path, and field -> (type, modifiers): read from each resource's one description.
@@ -29,6 +29,8 @@ RESOURCES: dict[str, dict[str, Any]] = {
 }
 
 
+# Values drawn for patterns no variant fits, so unique fields stay unique.
+_DRAWN: set[str] = set()
 LIMITS: dict[str, dict[str, Limits]] = {r.name: {f.name: f.limits for f in r.fields} for r in APP_RESOURCES}
 
 
@@ -82,21 +84,30 @@ def body(resource: str, n: int) -> dict[str, Any]:
 
 
 def _text(sample: str, n: int, limits: Limits) -> str:
-    """The sample if it fits; else the first of a few variants (upper case, digits, letters) that does,
-    cut or repeated to the length limits; else a random match of the pattern."""
-    token = uuid.uuid4().hex[:8]
-    variants = [sample, sample.upper(), f"{n}{token}", f"{n}{token}".upper(), f"{n}{int(token, 16)}"]
+    """The sample if it fits; else the first of a few variants (upper case, digits, letters, an address)
+    that does, cut or repeated to the length limits; else the simplest match of the pattern not drawn yet."""
+    token = f"{n}{uuid.uuid4().hex[:8]}"
+    variants = [sample, sample.upper(), token, token.upper(), f"{n}{int(token, 16)}"]
     variants += [text.translate(str.maketrans("0123456789", "ghijklmnop")) for text in variants[2:4]]
+    variants += [f"user-{token}@example.com", f"https://example.com/{token}"]
     checker = TypeAdapter(Annotated[str, limits])
     for variant in variants:
         text = variant * math.ceil((limits.min_length or 1) / len(variant))
         text = text[-limits.max_length :] if limits.max_length else text
         if _fits(checker, text):
             return text
-    with warnings.catch_warnings():  # .example() is meant for the shell; here it is what we need
-        warnings.simplefilter("ignore")
-        matches = strategies.from_regex(limits.pattern or ".", fullmatch=False)
-        return matches.filter(lambda text: _fits(checker, text)).example()
+    drawn = hypothesis.find(
+        strategies.from_regex(ecma(limits.pattern or ".")),
+        lambda text: text not in _DRAWN and _fits(checker, text),
+        settings=hypothesis.settings(
+            database=None,
+            max_examples=10_000,
+            phases=[hypothesis.Phase.generate],  # the first match found: no time spent making it simple
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    _DRAWN.add(drawn)
+    return drawn
 
 
 def _fits(checker: TypeAdapter[str], text: str) -> bool:
