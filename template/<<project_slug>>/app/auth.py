@@ -22,8 +22,9 @@ NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
 # Tokens verified once per process and kept (a client sends the same token with each request): a hit
 # skips the HMAC and the claim checks (a tenth of a GET's CPU), and only the expiry is checked again.
 VERIFIED_TOKENS = 4096
-# Set on the request scope by `allow_query_token`: only those routes read `?token=`.
-QUERY_TOKEN_SCOPE_KEY = "forge.query_token"
+# Set on the request scope by the live routes (realtime/session.py): the token of the browser's session
+# cookie. JSON routes never set it, so they never read a cookie.
+SESSION_TOKEN_SCOPE_KEY = "forge.session_token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,26 +92,22 @@ def _numeric_dates(claims: Mapping[str, Any]) -> bool:
     )
 
 
-def bearer_token(request: Request) -> str:
-    """The token from `Authorization: Bearer ...`; `?token=` only where `allow_query_token` ran.
+def header_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if the request sends one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
-    A token in the URL ends up in browser history, proxy logs and Referer headers, so JSON routes
-    never read it; the live page takes it because a browser address bar cannot set headers.
+
+def bearer_token(request: Request) -> str:
+    """The token from `Authorization: Bearer ...`; on the live routes, else the session cookie's.
+
+    A browser cannot set headers on a page load, so the live pages sign it in once (POST /live/session)
+    and take the token from an HttpOnly cookie; JSON routes take the header alone.
     """
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    token = request.query_params.get("token", "") if request.scope.get(QUERY_TOKEN_SCOPE_KEY) else ""
-    if token:
+    token = header_token(request) or request.scope.get(SESSION_TOKEN_SCOPE_KEY)
+    if isinstance(token, str) and token:
         return token
     raise _unauthorized("missing bearer token")
-
-
-async def allow_query_token(request: Request) -> None:
-    """A route dependency: GET requests of these routes may carry the token as `?token=`."""
-    if request.method == "GET":
-        request.scope[QUERY_TOKEN_SCOPE_KEY] = True
 
 
 async def bearer_caller(request: Request) -> Caller:
