@@ -61,6 +61,19 @@ with psycopg.connect(sys.argv[1], autocommit=True) as db:
     print(json.dumps(cursor.fetchall() if cursor.description else [], default=str))
 """
 
+# Run by the project's Python: a token per input line `user tenant ttl` (0: the default lifetime), issued
+# as `<slug> token` issues it. One process for every token: the command imports the whole app, which
+# takes seconds on a busy machine.
+MINT_TOKENS = """
+import sys
+from {slug}.app.auth import issue_token
+from {slug}.app.settings import load_settings
+
+settings = load_settings()
+for line in sys.stdin:
+    user, tenant, ttl = line.split()
+    print(issue_token(settings.app.secret_key, user, tenant, int(ttl) or settings.app.token_ttl_seconds), flush=True)
+"""
 
 RETRY_INTERVAL_MS = 100
 RETRY_MAX_WAIT_MS = 500
@@ -118,6 +131,7 @@ class Service:
         }
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
+        self._mint: subprocess.Popen[str] | None = None
 
     def _bin(self, name: str) -> str:
         return str(self.project / ".venv" / "bin" / name)
@@ -174,11 +188,30 @@ class Service:
         self.stop()
         self.start()
 
-    def token(self, user: str, tenant: str, ttl: int | None = None) -> str:
-        lifetime = ["--ttl", str(ttl)] if ttl else []
-        return run(
-            [self._bin(SLUG), "token", "--user", user, "--tenant", tenant, *lifetime], self.project, self._env
-        ).strip()
+    def token(self, user: str, tenant: str, ttl: int = 0) -> str:
+        """A bearer token for `user` of `tenant`, valid `ttl` seconds (0: app.token_ttl_seconds)."""
+        if self._mint is None:
+            self._mint = subprocess.Popen(
+                [self._bin("python"), "-c", MINT_TOKENS.format(slug=SLUG)],
+                cwd=self.project,
+                env=self._env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        assert self._mint.stdin is not None and self._mint.stdout is not None
+        self._mint.stdin.write(f"{user} {tenant} {ttl}\n")
+        self._mint.stdin.flush()
+        token = self._mint.stdout.readline().strip()
+        assert token, f"the token process exited with {self._mint.poll()}"
+        return token
+
+    def close(self) -> None:
+        """Stop serving and end the token process."""
+        self.stop()
+        if self._mint is not None and self._mint.stdin is not None:
+            self._mint.stdin.close()
+            self._mint.wait(30)
 
     def api(self, method: str, path: str, token: str, body: Mapping[str, Any] | None = None) -> tuple[int, Any]:
         """A JSON API call with a bearer token: (status, decoded body)."""
@@ -191,6 +224,12 @@ class Service:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
+
+    def listed(self, token: str) -> list[tuple[str, str]]:
+        """(sku, title) of every product the API lists for the token's tenant."""
+        status, listing = self.api("GET", "/api/products", token)
+        assert status == 200, listing
+        return [(item["sku"], item["title"]) for item in listing["items"]]
 
     def sql(self, statement: str, *params: object) -> list[list[Any]]:
         """One statement on the service's database, straight through psycopg (no NOTIFY, no API)."""

@@ -93,7 +93,7 @@ def live_service(template_src: Path, workdir: Path) -> Iterator[Service]:
         try:
             yield service
         finally:
-            service.stop()
+            service.close()
 
 
 @pytest.fixture(scope="session")

@@ -57,8 +57,7 @@ def test_validation_messages_beside_the_form_and_the_row(live_service: Service, 
 
     shown = form_errors.inner_text() + row_errors.inner_text()
     assert "validation" not in shown and "Key (" not in shown and "tenant" not in shown.lower(), shown
-    status, listing = live_service.api("GET", "/api/products", token)
-    assert sorted(item["sku"] for item in listing["items"]) == ["DUP-1", "DUP-2"]
+    assert sorted(sku for sku, _title in live_service.listed(token)) == ["DUP-1", "DUP-2"]
 
 
 def test_a_field_being_edited_keeps_the_typing_when_another_tab_changes_it(
@@ -116,3 +115,23 @@ def test_phone_width_favicon_and_no_failed_request(live_service: Service, browse
     page.reload()
     page.goto(f"{live_service.url}/live/signin?next={PAGE}")
     assert failed == []
+
+
+def test_without_the_bundle_the_page_says_live_updates_are_off_and_its_forms_still_work(
+    live_service: Service, browser_context: Contexts
+) -> None:
+    """The Datastar bundle cannot be loaded (a CDN out of reach): the page says so, and its add form is a
+    plain form post authenticated by the session cookie and its CSRF field."""
+    token = live_service.token("ivan", "static")
+    context = browser_context()
+    context.route("**/datastar.js", lambda route: route.abort())
+    page = context.new_page()
+    page.goto(f"{live_service.url}{PAGE}?token={token}")
+    page.wait_for_timeout(500)  # time for a script that did load to change the state
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "static")
+    expect(page.locator("#live-status")).to_contain_text("live updates are off")
+
+    add_by_form(page, "Sent without scripts", "PLAIN-1", "1.00")
+    expect(page.locator(form_row("PLAIN-1"))).to_have_count(1)
+    assert page.url == f"{live_service.url}{PAGE}"
+    screenshot(page, "without_bundle")
