@@ -19,20 +19,26 @@ MATRIX: dict[str, dict[str, Any]] = {
             {"name": "zone", "fields": {"label": "str"}},  # not in alphabetical order: imports stay sorted
             {
                 "name": "customer",
-                "fields": {"email": "str unique", "name": "str", "born": "date optional", "vip": "bool"},
+                # Every limit a field spec takes, on every kind it fits: rendered, linted, fuzzed, tested.
+                "fields": {
+                    "email": "str unique max_length=120 pattern=^[^@]+@[^@]+$",
+                    "name": "str min_length=2",
+                    "born": "date optional",
+                    "vip": "bool",
+                },
                 "hooks": {"after_create": [{"kind": "send_welcome", "queue": "mail"}]},
             },
             {
                 "name": "order_line",
                 "plural": "order_lines",
                 "fields": {
-                    "quantity": "int",
-                    "unit_price": "decimal",
-                    "weight": "float optional",
+                    "quantity": "int min=1 max=999",
+                    "unit_price": "decimal min=0.01 max=100000",
+                    "weight": "float optional min=0",
                     "ref": "uuid unique",
                     "placed_at": "datetime",
                     "extra": "json optional",
-                    "note": "text optional",
+                    "note": "text optional blank",
                 },
                 "hooks": {
                     "after_create": [{"kind": "reindex", "queue": "search"}],

@@ -44,7 +44,7 @@ _ERRORS: dict[int, tuple[str, type[BaseModel], dict[str, Any]]] = {
     400: ("the body is not JSON (or not UTF-8)", ErrorBody, {}),
     401: ("missing, invalid or expired bearer token", ErrorBody, {"WWW-Authenticate": _HEADER}),
     404: ("no such row for the caller's tenant", ErrorBody, {}),
-    409: ("conflicts with an existing row (a unique field)", ErrorBody, {}),
+    409: ("a unique field's value exists: the detail names it, e.g. 'sku already exists'", ErrorBody, {}),
     422: ("the request is invalid", InvalidBody, {}),
     503: ("the database is unavailable or too slow; retry later", ErrorBody, {"Retry-After": _HEADER}),
 }

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validato
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from .fieldtypes import Limits
 from .models import TenantScoped
 
 M = TypeVar("M", bound=TenantScoped)
@@ -78,12 +79,14 @@ class PatchSchema(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """A field as the answers declare it: `price: decimal`, `note: text optional`, `sku: str unique`."""
+    """A field as the answers declare it: `price: decimal min=0`, `note: text optional blank`,
+    `sku: str unique max_length=32`. `limits` is the object the request schemas validate with."""
 
     name: str
     kind: str
     optional: bool = False
     unique: bool = False
+    limits: Limits = Limits()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 """The one write path of a resource, shared by the JSON API and the live pages' forms.
 
 load -> the user's rule -> flush -> commit, mapping what the database refuses to a 4xx: a unique
-clash is 409, a value PostgreSQL rejects is 422, a row deleted by a concurrent request is 404.
+clash is 409 naming the field ("sku already exists"), a value PostgreSQL rejects is 422, a row deleted
+by a concurrent request is 404. No answer quotes PostgreSQL's detail: it holds the row, tenant id included.
 """
 
 from __future__ import annotations
@@ -28,8 +29,18 @@ def not_found(resource: Resource[Any]) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{resource.name} not found")
 
 
+class Refused(HTTPException):
+    """A 4xx whose detail names a field ("sku already exists"): `field` and `message` let a form show
+    the message beside that field; without a field it concerns the whole write."""
+
+    def __init__(self, status_code: int, detail: str, field: str | None = None, message: str = "") -> None:
+        super().__init__(status_code, detail=detail)
+        self.field = field
+        self.message = message or detail
+
+
 def rejected(exc: Rejected) -> HTTPException:
-    return HTTPException(exc.status, detail=exc.detail())
+    return Refused(exc.status, exc.detail(), exc.field, exc.message)
 
 
 async def load(session: AsyncSession, resource: Resource[M], row_id: int, *, for_write: bool = False) -> M:
@@ -53,12 +64,10 @@ async def commit(session: AsyncSession, resource: Resource[Any], row: TenantScop
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail=f"{resource.name} conflicts with an existing row: {_reason(exc)}"
-        ) from None
+        raise conflict(resource, exc) from None
     except DataError as exc:  # a value PostgreSQL refuses that validation let through
         await session.rollback()
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=_reason(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=_primary(exc)) from None
     except StaleDataError:  # the row was deleted between our read and our write
         await session.rollback()
         raise not_found(resource) from None
@@ -107,7 +116,19 @@ async def delete(
     await commit(session, resource)
 
 
-def _reason(exc: DBAPIError) -> str:
-    diag = getattr(exc.orig, "diag", None)
-    detail = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None)
-    return str(detail or exc.orig)
+def conflict(resource: Resource[Any], exc: IntegrityError) -> Refused:
+    """The unique field the constraint PostgreSQL names guards, or the constraint's own name."""
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    for constraint in resource.model.metadata.tables[resource.model.__tablename__].constraints:
+        fields = [c.name for c in constraint.columns if c.name != "tenant_id"]
+        if constraint.name == name and isinstance(constraint, SA.UniqueConstraint) and len(fields) == 1:
+            return Refused(
+                status.HTTP_409_CONFLICT, f"{fields[0]} already exists", fields[0], "already exists"
+            )
+    table = f"constraint {name}" if name else "a constraint"
+    return Refused(status.HTTP_409_CONFLICT, f"{resource.name} conflicts with the database's {table}")
+
+
+def _primary(exc: DBAPIError) -> str:
+    """PostgreSQL's message without its detail, which may quote the row (tenant id included)."""
+    return str(getattr(getattr(exc.orig, "diag", None), "message_primary", None) or type(exc.orig).__name__)

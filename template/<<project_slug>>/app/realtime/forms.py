@@ -2,18 +2,25 @@
 """HTML form values <-> resource fields: what an <input> shows and how its text becomes request data.
 
 Validation stays with the resource's pydantic schemas; this only undoes what HTML forms do to
-values (everything is text, an unchecked box is absent, an empty input means "no value").
+values (everything is text, an unchecked box is absent, an empty input means "no value"), shows the
+field's limits as HTML constraints, and turns a refusal into one "<Label>: <message>" line per field.
 """
 
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import HTTPException
+from pydantic import ValidationError
+
+from ..fieldtypes import Limits
 from ..schemas import Resource
+from ..writes import Refused
 
 INPUT_TYPES = {
     "int": "number",
@@ -21,7 +28,13 @@ INPUT_TYPES = {
     "bool": "checkbox",
     "date": "date",
     "datetime": "datetime-local",
+    "decimal": "number",
 }
+# Steps a number input allows: any float; a decimal's 4 places (NUMERIC(20, 4)).
+STEPS = {"float": "any", "decimal": "0.0001"}
+# A str column's length when the answers give none (a text's million is no use as an attribute).
+STR_MAX_LENGTH = 255
+CENT = decimal.Decimal("0.01")
 # Number inputs come back as text; the schemas take numbers only (JSON clients must not send "12").
 NUMBERS: dict[str, Callable[[str], Any]] = {"int": int, "float": float}
 
@@ -33,6 +46,32 @@ class FormField:
     name: str
     kind: str
     optional: bool = False
+    limits: Limits = Limits()
+
+    @property
+    def label(self) -> str:
+        """The name as people write it: `in_stock` -> "In stock"."""
+        return self.name.replace("_", " ").capitalize()
+
+    @property
+    def html_attrs(self) -> dict[str, str]:
+        """The field's limits as HTML constraint attributes, so a browser refuses what the API would.
+        A pattern is given only when anchored at both ends (`^...$`): HTML always matches the whole value."""
+        limits, attrs = self.limits, {}
+        if not self.optional and self.kind != "bool":
+            attrs["required"] = ""
+        if self.step:
+            attrs["step"] = self.step
+        for attr, value in (("min", limits.minimum), ("max", limits.maximum)):
+            if value is not None:
+                attrs[attr] = value
+        if limits.min_length is not None:
+            attrs["minlength"] = str(limits.min_length)
+        if limits.max_length is not None or self.kind == "str":
+            attrs["maxlength"] = str(limits.max_length or STR_MAX_LENGTH)
+        if limits.pattern and limits.pattern.startswith("^") and limits.pattern.endswith("$"):
+            attrs["pattern"] = limits.pattern
+        return attrs
 
     @property
     def input_type(self) -> str:
@@ -44,12 +83,15 @@ class FormField:
 
     @property
     def step(self) -> str | None:
-        return "any" if self.kind == "float" else None
+        return STEPS.get(self.kind)
 
     def shown(self, value: Any) -> str:
-        """The value as an input's text."""
+        """The value as an input's text; money with at least 2 decimals ("12.50", not "12.5000")."""
         if value is None:
             return ""
+        if isinstance(value, decimal.Decimal):
+            cents = value.quantize(CENT)
+            return str(cents if cents == value else value.normalize())
         if self.kind == "json":
             return json.dumps(value, ensure_ascii=False)
         if isinstance(value, datetime.datetime):
@@ -94,4 +136,37 @@ def form_data(fields: Sequence[FormField], form: Mapping[str, Any]) -> dict[str,
 
 
 def form_fields(resource: Resource[Any]) -> list[FormField]:
-    return [FormField(f.name, f.kind, optional=f.optional) for f in resource.fields]
+    return [FormField(f.name, f.kind, optional=f.optional, limits=f.limits) for f in resource.fields]
+
+
+def error_text(exc: ValidationError | HTTPException, fields: Sequence[FormField]) -> str:
+    """What a refused form post shows: one "<Label>: <message>" line per field ("Price: must be at least
+    0"); a line without a field for what concerns the whole form (a rule's refusal, say)."""
+    labels = {f.name: f.label for f in fields}
+    lines: dict[str | None, list[str]]
+    if isinstance(exc, ValidationError):
+        lines = _by_field(exc.errors())
+    elif isinstance(exc, Refused):
+        lines = {exc.field: [exc.message]}
+    else:
+        lines = {None: [str(exc.detail)]}
+    return "\n".join(
+        f"{labels.get(name, name)}: {'; '.join(messages)}" if name else "; ".join(messages)
+        for name, messages in lines.items()
+    )
+
+
+def _by_field(errors: Sequence[Mapping[str, Any]]) -> dict[str | None, list[str]]:
+    """pydantic's errors grouped by their field (the first place of `loc`), in order."""
+    lines: dict[str | None, list[str]] = {}
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        name = str(loc[0]) if loc else None
+        lines.setdefault(name, []).append(_message(error))
+    return lines
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    """pydantic's message without its "Value error, " prefix (a validator's own words)."""
+    message = str(error.get("msg", ""))
+    return message.removeprefix("Value error, ")
