@@ -136,4 +136,6 @@ def test_without_the_bundle_the_page_says_live_updates_are_off_and_its_forms_sti
     add_by_form(page, "Sent without scripts", "PLAIN-1", "1.00")
     expect(page.locator(form_row("PLAIN-1"))).to_have_count(1)
     assert page.url == f"{live_service.url}{PAGE}"
+    page.wait_for_timeout(1600)  # "static" shows once the scripts have had 1.5 s to run (forge-live.css)
+    expect(page.locator("#live-status")).to_be_visible()
     screenshot(page, "without_bundle")
