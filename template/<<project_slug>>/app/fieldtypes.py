@@ -146,6 +146,13 @@ class Limits:
 
     def _text(self, value: str) -> str:
         _no_nul(value)
+        if not value.isascii():  # JSON may spell a lone UTF-16 surrogate; PostgreSQL cannot store it
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise PydanticCustomError(
+                    "string_unicode", "must be Unicode text (no lone surrogates)"
+                ) from None
         if not self.blank and BLANK.fullmatch(value):
             raise PydanticCustomError("blank", "must not be blank")
         if self.min_length is not None and len(value) < self.min_length:

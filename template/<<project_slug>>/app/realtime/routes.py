@@ -76,8 +76,6 @@ class Live:
         cls, settings: Settings, database: Database, url: str, resources: tuple[Resource[Any], ...]
     ) -> Live:
         sse = settings.sse
-        hub = build_hub(settings, url)
-        await hub.start()
         templates = template_environment()
         views = {r.name: LiveView(r, form_fields(r), database, templates, LIVE_PREFIX) for r in resources}
         limiter = Limiter(sse.max_connections, sse.max_per_user, StreamStats())
@@ -91,8 +89,10 @@ class Live:
             )
             for name, view in views.items()
         }
-        signin = templates.get_template("signin.html")
-        return cls(settings, database, hub, limiter, views, statuses, signin, read_assets(sse))
+        signin, assets = templates.get_template("signin.html"), read_assets(sse)
+        hub = build_hub(settings, url)  # last: nothing left to fail that would leave it running
+        await hub.start()
+        return cls(settings, database, hub, limiter, views, statuses, signin, assets)
 
     def render(self, template: jinja2.Template, token: str, **context: Any) -> str:
         """A page with what every live page is told: the CSRF token of its session (never the session's

@@ -36,7 +36,7 @@ OWN_SITE = frozenset({"same-origin", "none"})
 CSRF_REFUSED = (
     f"missing or wrong CSRF token (header {CSRF_HEADER} or form field {CSRF_FIELD}): reload the page"
 )
-# What a sign-in page renders: the address to post to, where to go next, and why the last try failed.
+# The sign-in page as HTML, given the request, where to go next and why the last try failed ("" if none).
 SigninPage = Callable[[Request, str, str], str]
 
 

@@ -10,7 +10,7 @@
 
 const page = document.querySelector("[data-forge-stream]");
 const slot = document.querySelector(".live-status-slot");
-// Until Datastar is ready the status stays as the server rendered it ("static").
+// Until Datastar starts the stream the status stays as the server rendered it ("static").
 let state = "static";
 
 // ---- Connection state ----------------------------------------------------------------------------
@@ -34,14 +34,17 @@ const observer = new MutationObserver(() => {
   const status = document.getElementById("live-status");
   const retry = status.dataset.retryMs ? Number(status.dataset.retryMs) : null;
   if (retry !== null) base = delay = retry;
-  if (status.dataset.state === "live") delay = base;
-  enter(status.dataset.state, retry);
+  if (status.dataset.state === "live") {
+    delay = base;
+    enter("live", null);
+  } else enter(status.dataset.state, retry);
 });
 observer.observe(slot, { subtree: true, childList: true, attributes: true, characterData: true });
 
 function show(next, waitMs = null) {
   const template = document.querySelector(`template[data-forge-status="${next}"]`);
-  document.getElementById("live-status").replaceWith(template.content.firstElementChild.cloneNode(true));
+  const status = template.content.firstElementChild.cloneNode(true);
+  document.getElementById("live-status").replaceWith(status);
   observer.takeRecords();
   enter(next, waitMs);
 }
@@ -71,7 +74,9 @@ function reconnect() {
 }
 
 function onStream(type) {
-  if (type === "retrying") {
+  // Datastar has loaded and started the stream: from here on the page is connecting, then live.
+  if (type === "started" && state === "static") show("connecting");
+  else if (type === "retrying") {
     // The stream could not be reached (or broke off): Datastar waits `delay`, then backs off.
     if (navigator.onLine) show("reconnecting", delay);
     else show("offline");
@@ -79,8 +84,6 @@ function onStream(type) {
   } else if (type === "error" && state !== "offline") show("reconnecting", delay);
 }
 
-// Datastar is loaded and has started the stream: from here on the page is connecting, then live.
-document.addEventListener("datastar-ready", () => show("connecting"));
 window.addEventListener("offline", () => state !== "static" && show("offline"));
 window.addEventListener("online", () => state !== "static" && reconnect());
 // Datastar closes a hidden tab's stream and opens it again when the tab is shown.
@@ -98,6 +101,8 @@ function say(form, message) {
   if (box) box.textContent = message;
 }
 
+const HELD = "Not sent: the page is not connected (see the top of the page). Send it once it is live.";
+const HELD_SIGNED_OUT = "Not sent: you are signed out. Sign in again (link at the top), then send it.";
 const REFUSED = {
   401: "Not saved: you are signed out. Sign in again (link at the top) and send it again.",
   403: "Not saved: the server refused this page's form. Reload the page and send it again.",
@@ -127,10 +132,12 @@ document.addEventListener(
   "submit",
   (event) => {
     const form = event.target;
+    // Only the page's data forms (they name where their errors go); signing out always works.
+    if (form.dataset.forgeErrors === undefined) return;
     if (PAUSED.has(state)) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      say(form, "Not sent: the page is not connected (see the top of the page). Send it again once it is live.");
+      say(form, state === "signed_out" ? HELD_SIGNED_OUT : HELD);
       return;
     }
     // Rows are rendered once for every viewer, so their forms carry no CSRF token of their own.
@@ -146,7 +153,10 @@ document.addEventListener(
 // other value is shown beside it (in the cell's `live-remote` note, which morphs leave alone).
 const typed = new WeakMap();
 const valueOf = (field) => (field.type === "checkbox" ? field.checked : field.value);
-const setValue = (field, value) => (field.type === "checkbox" ? (field.checked = value) : (field.value = value));
+const setValue = (field, value) => {
+  if (field.type === "checkbox") field.checked = value;
+  else field.value = value;
+};
 
 document.addEventListener("input", (event) => {
   const field = event.target;
