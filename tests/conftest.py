@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
 from .browser_harness import ARTIFACTS, LAUNCH_ARGS, require_chromium
 from .browser_service import SLUG, Service, browser_settings, held_database
@@ -100,6 +100,7 @@ def live_service(template_src: Path, workdir: Path) -> Iterator[Service]:
 def chromium() -> Iterator[Browser]:
     """Debian's chromium, headless, once per session."""
     executable = require_chromium()
+    expect.set_options(timeout=10_000)  # as actions (browser_context): a loaded CI machine is slow
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
         yield browser
