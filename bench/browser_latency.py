@@ -10,9 +10,9 @@ profile opens at most 6 connections to one host), signed in by cookie as a user 
 
 Each write is one POST /api/products (its commit sends the NOTIFY). Its clock starts just before the POST
 is sent and stops, in each page, when a MutationObserver sees the new row's <tr> inserted (the page's
-`performance.timeOrigin + performance.now()`: the same wall clock), and at the baseline, an httpx client
-holding the same stream, when the event that carries the row has been read. Writes are sequential: the
-next starts once every tab shows the last. The ratio page / raw is of the medians.
+`performance.timeOrigin + performance.now()`: the same wall clock), and at the baseline, an httpx client in
+a process of its own holding the same stream, when the event that carries the row has been read. Writes
+are sequential: the next starts once every tab shows the last. The ratio page / raw is of the medians.
 """
 
 from __future__ import annotations
@@ -57,38 +57,48 @@ OBSERVE = """() => {
 }"""
 
 
+# The baseline's reader, in a process of its own so that its clock does not wait for this one's threads:
+# prints "connected" once the stream's first line is read, then `<sku> <wall ms>` as rows arrive.
+READ_STREAM = """
+import sys, time
+import httpx
+
+url, token = sys.argv[1], sys.argv[2]
+marker = 'name="sku"'
+with httpx.stream("GET", url, headers={"authorization": f"Bearer {token}"}, timeout=None) as response:
+    for number, line in enumerate(response.iter_lines()):
+        now = time.time() * 1000
+        if not number:
+            print("connected", flush=True)
+        if line.startswith("data: elements") and marker in line:
+            for part in line.split(marker)[1:]:
+                if 'value="' in part:
+                    print(part.split('value="', 1)[1].split('"', 1)[0], now, flush=True)
+"""
+
+
 class RawReader:
-    """The baseline: the page's stream read by httpx, noting when each sku first arrives (wall ms)."""
+    """The baseline: the page's stream read by httpx in another process; when each sku first arrived."""
 
     def __init__(self, url: str, token: str) -> None:
         self.seen: dict[str, float] = {}
-        self._connected = threading.Event()
-        self._client = httpx.Client(timeout=None, headers={"authorization": f"Bearer {token}"})
-        self._thread = threading.Thread(target=self._read, args=(url,), daemon=True)
-        self._thread.start()
-        if not self._connected.wait(30):
-            raise TimeoutError("the raw reader got no first event")
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", READ_STREAM, url, token], stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "connected":
+            raise RuntimeError("the raw reader could not open the stream")
+        threading.Thread(target=self._collect, daemon=True).start()
 
-    def _read(self, url: str) -> None:
-        try:
-            with self._client.stream("GET", url) as response:
-                for line in response.iter_lines():
-                    now = time.time() * 1000
-                    self._connected.set()
-                    for sku in _skus(line):
-                        self.seen.setdefault(sku, now)
-        except httpx.HTTPError:
-            return  # closed at the end of the run
+    def _collect(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            sku, at = line.split()
+            self.seen.setdefault(sku, float(at))
 
     def close(self) -> None:
-        self._client.close()
-
-
-def _skus(line: str) -> list[str]:
-    marker = 'name="sku"'
-    if not line.startswith("data: elements") or marker not in line:
-        return []
-    return [part.split('value="', 1)[1].split('"', 1)[0] for part in line.split(marker)[1:] if 'value="' in part]
+        self._process.terminate()
+        self._process.wait(10)
 
 
 def _summary(values: list[float]) -> dict[str, float]:
