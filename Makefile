@@ -19,6 +19,7 @@ install: $(UV)  ## the template's tooling (Copier, pytest, ruff, mypy) from uv.l
 	$(UV) sync --frozen --quiet
 
 test: install  ## every template test: validators, render matrix, generated suites, update lifecycle (2 workers)
+	bash scripts/install_chromium.sh  # Debian's chromium for tests/test_browser*.py (installs it when missing)
 	$(RUN) pytest -n 2 --dist loadgroup
 
 lint: install  ## ruff and mypy on the template's own code

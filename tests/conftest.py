@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
+from .browser_harness import ARTIFACTS, LAUNCH_ARGS, require_chromium
+from .browser_service import SLUG, Service, browser_settings, held_database
 from .forge_harness import (
+    ROOT,
     build_image,
     container_skip_reason,
     copy_template,
@@ -66,3 +72,54 @@ def delivery_image(delivery_project: Path) -> Iterator[tuple[Path, str]]:
     build_image(delivery_project, tag, {"VERSION": "1.2.3", "COMMIT": commit, "BUILD_DATE": "2026-01-02T03:04:05Z"})
     yield delivery_project, tag
     remove_image(tag)
+
+
+@pytest.fixture(scope="session")
+def live_service(template_src: Path, workdir: Path) -> Iterator[Service]:
+    """The default project (slug `shop`), rendered, synced, migrated and served for the browser tests,
+    with the Datastar client of scripts/datastar_bundle.py served from its own origin (sse.datastar_path)."""
+    require_chromium()
+    project = render(template_src, workdir / "browser" / SLUG, project_slug=SLUG)
+    git_init(project)
+    run(["uv", "sync", "--frozen", "--quiet"], project)
+    bundle = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "datastar_bundle.py")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with held_database(project) as database_url:
+        service = Service(project, database_url, browser_settings(Path(bundle)), ARTIFACTS / "service.log")
+        service.migrate()
+        service.start()
+        try:
+            yield service
+        finally:
+            service.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium, headless, once per session."""
+    executable = require_chromium()
+    expect.set_options(timeout=10_000)  # as actions (browser_context): a loaded CI machine is slow
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Browser profiles (own cookies, own connections) made with `browser_context(**options)`, closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: object) -> BrowserContext:
+        context = chromium.new_context(**options)  # type: ignore[arg-type]
+        context.set_default_timeout(10_000)
+        # A confirm() (before a delete) is answered yes, as the user would; Playwright's default is no.
+        context.on("page", lambda page: page.on("dialog", lambda dialog: dialog.accept()))
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
