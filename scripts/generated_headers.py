@@ -8,6 +8,7 @@ tests/test_ownership.py fails while any generated file lacks the line.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -35,6 +36,8 @@ GENERATED = [
     ".github/workflows/*",
 ]
 SKIP_SUFFIXES = {".lock", ".mako"}
+# What a template may hold before its first output line: Copier statements and macro definitions.
+LEADING_JINJA = re.compile(r"(?:<%-?\s*macro\b.*?<%-?\s*endmacro\s*-?%>\n|<%[^\n]*\n)*", re.DOTALL)
 
 
 def comment(path: Path) -> str | None:
@@ -63,6 +66,12 @@ def with_header(text: str, line: str) -> str:
     return "\n".join([*lines[:start], line, *lines[start:]])
 
 
+def output_head(text: str) -> str:
+    """The first 600 characters of what a template renders from: past its leading statements and macros."""
+    leading = LEADING_JINJA.match(text)
+    return text[leading.end() if leading else 0 :][:600]
+
+
 def generated_files() -> list[Path]:
     found: set[Path] = set()
     for pattern in GENERATED:
@@ -77,7 +86,7 @@ def main() -> int:
         if line is None:
             continue
         text = path.read_text(encoding="utf-8")
-        if MARK in text[:600]:
+        if MARK in output_head(text):
             continue
         if "--check" in sys.argv:
             missing.append(path)
