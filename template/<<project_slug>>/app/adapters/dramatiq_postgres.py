@@ -10,8 +10,10 @@ the library's public behaviour, and why:
   ENQUEUE writes (its columns, state 'queued', due now, Dramatiq's own message encoding, the
   `dramatiq.<queue>.enqueue` NOTIFY doorbell), for any number of rows in one multi-row INSERT, on the
   caller's connection: PostgreSQL shows the rows and rings the doorbell only if that transaction commits.
-- Claim in one autocommit statement. The library wraps its CLAIM in BEGIN/COMMIT; CLAIM is one atomic
-  statement, so `OneStatementConsumer` runs it alone: one round trip instead of three.
+- Claim in one autocommit statement, with the acks. The library wraps its CLAIM in BEGIN/COMMIT and
+  acks each message in a transaction of its own. `claim_statement` deletes every acked message
+  waiting and claims as many as that frees threads, in one statement that is atomic alone: a busy
+  worker makes one round trip per batch of jobs. `OneStatementConsumer` runs it in autocommit.
 - Claims count deliveries. On a job's own queue (not its delay queue, where retries wait out their
   backoff) `claim_statement` also adds one to the message's `attempts` option in the row, so a job
   whose worker dies while running it is seen as delivered again, not as a first attempt each time.
@@ -19,23 +21,22 @@ the library's public behaviour, and why:
   and whoever claimed them; `requeue_statement` takes back only this worker's claims, rings the
   doorbell, and (for unstarted ones) uncounts the delivery. `requeue_abandoned` does the same for
   jobs still running when the worker stops (counted: they did run).
-- Acks in groups, without the `.ack` NOTIFY. The library's ack is a transaction per message whose
-  DELETE also NOTIFYs `dramatiq.<queue>.ack`, a channel nobody listens to, taking PostgreSQL's global
-  notify lock at each commit. `ack_statement` deletes many consumed rows of one queue at once, and
-  jobqueue/acks.py groups the acks of concurrent worker threads into it.
-- Connections. Acks keep one pooled connection in autocommit, taken with the library's `getconn`
-  (liveness-checked and retried as its own are); every connection goes back to the pool with
-  autocommit off, as the library's code expects of its pooled connections.
+- Acks without the `.ack` NOTIFY. The library's ack DELETE also NOTIFYs `dramatiq.<queue>.ack`, a
+  channel nobody listens to, taking PostgreSQL's global notify lock at each commit. Acks ride on the
+  claim (jobqueue/acks.py hands them over); `ack_statement` deletes them alone when no claim comes.
+- Connections. The consumer's connection goes back to the pool with autocommit off, as the library
+  expects of its pooled connections.
 
-Private names relied on: `dramatiq_postgres.broker.PostgresConsumer` (its `claim`, `ack`, `requeue`,
-`close`, `get_consume_conn`, `buffer`, `in_processing`, `wakeup`, `_consume_conn`) and `QUERIES` (CLAIM,
-and ENQUEUE for the contract test), `dramatiq_postgres.utils.getconn` and `quote_ident`, the broker's
-`pool` and `worker_id`, and the queue table's layout (the library's schema.sql).
+Private names relied on: `dramatiq_postgres.broker.PostgresConsumer` (its `__next__`, `claim`, `ack`,
+`requeue`, `close`, `get_consume_conn`, `buffer`, `in_processing`, `prefetch`, `timeout_s`, `wakeup`,
+`_consume_conn`), `CLAIM_BATCH_MAX` and `QUERIES` (ENQUEUE, for the contract test),
+`dramatiq_postgres.utils.quote_ident`, the broker's `pool`, `worker_id`, `poll_interval`,
+`maybe_heartbeat` and `maybe_maintenance`, and the queue table's layout (the library's schema.sql).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -46,8 +47,8 @@ from dramatiq.broker import MessageProxy
 from dramatiq.common import q_name
 from dramatiq.errors import BrokerConnectionError
 from dramatiq_postgres import PostgresBroker
-from dramatiq_postgres.broker import QUERIES, PostgresConsumer
-from dramatiq_postgres.utils import getconn, quote_ident
+from dramatiq_postgres.broker import CLAIM_BATCH_MAX, QUERIES, PostgresConsumer
+from dramatiq_postgres.utils import quote_ident
 
 __all__ = [
     "QUERIES",
@@ -55,8 +56,6 @@ __all__ = [
     "OneStatementConsumer",
     "PostgresBroker",
     "ack_statement",
-    "checkin",
-    "checkout",
     "claim_statement",
     "create_schema",
     "enqueue_parameters",
@@ -116,15 +115,22 @@ _ATTEMPTS = (
 
 
 @lru_cache(maxsize=8)
-def claim_statement(schema: str) -> str:
-    """The library's CLAIM (same parameters: queue, limit, worker id) that also counts the delivery."""
+def claim_statement(schema: str, *, counts: bool) -> str:
+    """The library's ACK and CLAIM in one statement: delete the acked, claim up to a limit.
+
+    Parameters: the acked message ids (a list, may be empty), the queue, the queue again, the limit
+    (0 claims nothing) and the worker id. `counts` also adds one to each claimed message's `attempts`
+    option in the row (a delivery). Both parts see one snapshot and touch disjoint rows (acked rows
+    are `consumed`, claimed ones `queued`); PostgreSQL runs the DELETE whether or not it is read.
+    """
     table = f"{quote_ident(schema)}.queue"
+    counted = f", message = {_ATTEMPTS % '+'}" if counts else ""
     return (
-        f"WITH next AS (SELECT message_id FROM {table} WHERE queue_name = %s AND state = 'queued' "
+        f"WITH acked AS ({ack_statement(schema)}), "
+        f"next AS (SELECT message_id FROM {table} WHERE queue_name = %s AND state = 'queued' "
         "AND available_at <= now() ORDER BY available_at, position LIMIT %s FOR UPDATE SKIP LOCKED) "
-        f"UPDATE {table} AS q SET state = 'consumed', worker_id = %s, consumed_at = now(), mtime = now(), "
-        f"message = {_ATTEMPTS % '+'} FROM next WHERE q.message_id = next.message_id "
-        "RETURNING q.message::text"
+        f"UPDATE {table} AS q SET state = 'consumed', worker_id = %s, consumed_at = now(), mtime = now()"
+        f"{counted} FROM next WHERE q.message_id = next.message_id RETURNING q.message::text"
     )
 
 
@@ -150,42 +156,73 @@ def requeue_abandoned(broker: PostgresBroker, schema: str, message_ids: Sequence
         conn.execute(requeue_statement(schema, uncount=False), (list(message_ids), broker.worker_id))
 
 
-def checkout(pool: Any) -> psycopg.Connection[Any]:
-    """A live connection from the broker's pool, in autocommit, kept until `checkin`."""
-    conn: psycopg.Connection[Any] = getconn(pool)
-    conn.autocommit = True
-    return conn
-
-
-def checkin(pool: Any, conn: psycopg.Connection[Any]) -> None:
-    """Give `conn` back as the library lent it (autocommit off); the pool replaces it if it broke."""
-    if not conn.closed:
-        conn.autocommit = False
-    pool.putconn(conn)
-
-
 class Acker(Protocol):
-    """Where the consumer sends its acks: called from any worker thread."""
+    """Where the consumer sends its acks (`ack`, from any thread) and takes them into its statements."""
 
     def ack(self, message_id: str) -> None: ...
+
+    def serve(self, ring: Callable[[], None]) -> None:
+        """The calling thread takes the acks from now on; `ring` wakes it."""
+
+    def take(self) -> tuple[list[str], Callable[[BaseException | None], None]]:
+        """The acks waiting, and the call that tells their threads how the statement went."""
+        ...
 
     def close(self) -> None: ...
 
 
 class OneStatementConsumer(PostgresConsumer):  # type: ignore[misc]
-    """The library's consumer, claiming in one autocommit statement and handing its acks to `acker`."""
+    """The library's consumer, claiming in one autocommit statement that also deletes the acks waiting.
+
+    It claims only as many messages as the worker has free threads (`prefetch`, which `JobsRuntime`
+    sets to the thread count): the acks a statement deletes free their threads for the messages the
+    same statement claims, so a busy worker makes one round trip per batch of jobs, not two per job.
+    """
 
     def __init__(self, *, broker: PostgresBroker, acker: Acker, schema: str, **options: Any) -> None:
         super().__init__(broker=broker, **options)
         self.acks = acker
+        self.statements = 0  # claim statements run, for tests and benchmarks
         # A delay queue holds retries until their backoff ends: claiming one there is not a delivery.
         counts = q_name(self.queue_name) == self.queue_name
-        self.claim_statement = claim_statement(schema) if counts else QUERIES.CLAIM
+        self.claim_statement = claim_statement(schema, counts=counts)
         self.requeue_statement = requeue_statement(schema, uncount=counts)
 
+    def __next__(self) -> MessageProxy | None:
+        """The library's loop (heartbeat, maintenance, hand out the buffer, else claim, else wait),
+        with the acks waiting deleted by the claim, and no doorbell or ack lost while it runs."""
+        try:
+            conn = self.get_consume_conn()
+            self.broker.maybe_heartbeat(conn)
+            self.broker.maybe_maintenance(conn)
+        except psycopg.OperationalError as exc:
+            raise BrokerConnectionError(str(exc)) from exc  # type: ignore[no-untyped-call]
+        self.acks.serve(self.wakeup.set)
+        if not self.buffer:
+            self.wakeup.clear()  # from here on a doorbell or an ack wakes the wait below at once
+            self.claim(self.prefetch - len(self.in_processing))
+        if self.buffer:
+            message = self.buffer.pop(0)
+            self.in_processing.add(message.message_id)
+            return MessageProxy(message)
+        self.wakeup.wait(min(self.timeout_s, self.broker.poll_interval))
+        return None
+
     def claim(self, limit: int) -> None:
-        """One CLAIM statement alone, in autocommit: it is atomic without BEGIN/COMMIT."""
-        rows = self._execute(self.claim_statement, (self.queue_name, limit, self.broker.worker_id))
+        """Delete every ack waiting and claim up to `limit` more messages (plus one per ack), at once."""
+        acked, settle = self.acks.take()
+        limit = min(max(0, limit + len(acked)), CLAIM_BATCH_MAX)
+        if not acked and not limit:
+            return
+        try:
+            parameters = (acked, self.queue_name, self.queue_name, limit, self.broker.worker_id)
+            rows = self._execute(self.claim_statement, parameters)
+        except BaseException as exc:
+            settle(exc)
+            raise
+        settle(None)
+        self.in_processing.difference_update(acked)
+        self.statements += 1
         self.buffer.extend(Message.decode(payload.encode("utf-8")) for (payload,) in rows)
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
@@ -210,7 +247,7 @@ class OneStatementConsumer(PostgresConsumer):  # type: ignore[misc]
         self.wakeup.set()  # capacity freed: claim more
 
     def close(self) -> None:
+        self.acks.close()  # acks waiting for this consumer's next claim delete themselves
         if self._consume_conn is not None and not self._consume_conn.closed:
             self._consume_conn.autocommit = False  # back to the pool as the library lent it
         super().close()
-        self.acks.close()

@@ -4,11 +4,12 @@
 The broker's tables live in their own PostgreSQL schema, created idempotently by `migrate`
 (`init_schema`), not by an Alembic revision: dramatiq-postgres owns that layout and its own DDL.
 
-Its consumer is dramatiq-postgres' with two statements run differently: a claim is one autocommit
-statement instead of BEGIN, claim, COMMIT (and counts the delivery, so a job that keeps killing its
-worker is discarded, not retried forever), and acks are grouped (acks.py). A no-op job's cost is
-mostly round trips, and the worker runs every one of them under the GIL; docs/BENCHMARKS.md. What
-that takes of the library's internals is in adapters/dramatiq_postgres.py, and only there.
+Its consumer is dramatiq-postgres' with its statements run differently: one autocommit statement
+deletes the finished jobs' rows (the acks, handed over by acks.py) and claims as many messages as
+that frees threads, instead of BEGIN, claim, COMMIT plus a transaction per ack; it counts the
+delivery, so a job that keeps killing its worker is discarded, not retried forever. A no-op job's
+cost is mostly round trips, and the worker runs every one of them under the GIL; docs/BENCHMARKS.md.
+What that takes of the library's internals is in adapters/dramatiq_postgres.py, and only there.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ..adapters.dramatiq_postgres import (
 )
 from ..db import libpq_url
 from ..settings import JobsSettings
-from .acks import GroupAck
+from .acks import RidingAcks
 from .middleware import Abandoned, Discard, TenantContext
 from .telemetry import JobTelemetry
 
@@ -77,7 +78,7 @@ def kind_options(jobs: JobsSettings, kind: str) -> dict[str, Any]:
 
 
 class ForgeBroker(PostgresBroker):  # type: ignore[misc]
-    """dramatiq-postgres' broker whose consumers claim in one statement and ack in groups."""
+    """dramatiq-postgres' broker whose consumers ack and claim in batches, one statement each."""
 
     def __init__(self, *, schema: str, **options: Any) -> None:
         super().__init__(schema=schema, **options)
@@ -85,7 +86,7 @@ class ForgeBroker(PostgresBroker):  # type: ignore[misc]
         self.ack_statement = ack_statement(schema)
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 30000) -> OneStatementConsumer:
-        acks = GroupAck(self.pool, self.ack_statement, queue_name)
+        acks = RidingAcks(self.pool, self.ack_statement, queue_name)
         return OneStatementConsumer(
             broker=self,
             acker=acks,

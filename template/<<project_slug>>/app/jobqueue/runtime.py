@@ -120,7 +120,12 @@ class JobsRuntime:
                 context.opened.close()
 
     def worker(self, queues: set[str] | None = None, threads: int = 1) -> dramatiq.Worker:
-        return dramatiq.Worker(self.broker, queues=queues, worker_threads=threads)
+        """Dramatiq's worker, claiming no more messages of a queue than it has threads (Dramatiq's
+        default is twice as many): a message waiting in one worker's memory is one another worker,
+        idle, cannot run."""
+        worker = dramatiq.Worker(self.broker, queues=queues, worker_threads=threads)
+        worker.queue_prefetch = threads
+        return worker
 
     def close(self) -> None:
         reset_enqueue(self.enqueuer)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+import threading
+from collections.abc import Iterator
 
 from sqlalchemy.engine import make_url
 
@@ -122,6 +124,23 @@ class RoundTrips:
                     skip = int.from_bytes(header[1:5], "big") - 4
                     header = b""
             await server.drain()
+
+
+@contextlib.contextmanager
+def counting(url: str) -> Iterator[tuple[RoundTrips, str]]:
+    """A RoundTrips proxy served by an event loop on a thread of its own, for synchronous callers (a
+    worker, servers in other processes), with the URL that reaches `url`'s database through it."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    proxy = RoundTrips(url)
+    try:
+        yield proxy, asyncio.run_coroutine_threadsafe(proxy.start(), loop).result(10)
+    finally:
+        asyncio.run_coroutine_threadsafe(proxy.close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
 
 
 async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
