@@ -7,10 +7,14 @@
   only under this private key. HTTP metrics, the access log and the request span need the full
   template (`/api/products/{id}`) as their route. If an upgrade drops the key, `matched_route_template`
   falls back to the declared route, and tests/forge/test_observe.py fails on its prefixed probe route.
+- Starlette's plain `Route`s (FastAPI's `/openapi.json` and `/docs`) record no route in the scope at all;
+  for a request nothing recorded, the app's routes are asked again (`Route.matches`), which costs only
+  such requests and 404s.
 """
 
 from __future__ import annotations
 
+from starlette.routing import Match
 from starlette.types import Scope
 
 EFFECTIVE_ROUTE_KEY = "effective_route_context"
@@ -23,5 +27,10 @@ def matched_route_template(scope: Scope) -> str | None:
     for route in (effective, scope.get("route")):
         path = getattr(route, "path_format", None)
         if isinstance(path, str) and path:
+            return path
+    router = getattr(scope.get("app"), "router", None)
+    for route in getattr(router, "routes", ()):
+        path = getattr(route, "path_format", None)
+        if isinstance(path, str) and route.matches(scope)[0] is Match.FULL:
             return path
     return None
