@@ -29,20 +29,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from ops.chromium import CHROMIUM, LAUNCH_ARGS
 from ops.harness import Project, project, serving
 from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PAGE = "/live/products"
 # Notes when each row (by its sku) first appears in the page, in wall-clock milliseconds.
 OBSERVE = """() => {
@@ -175,7 +166,7 @@ def measure(bench: Project, browser: Browser, url: str, tabs: int, writes: int) 
 @contextmanager
 def _chromium() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         try:
             yield browser
         finally:

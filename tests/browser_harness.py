@@ -15,19 +15,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Request, expect
 
+from bench.ops.chromium import CHROMIUM
+
 from .browser_service import Service
 from .forge_harness import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = Path(os.environ.get("FORGE_ARTIFACTS") or ROOT / "tests" / ".artifacts") / "browser"
 PAGE = "/live/products"
 STATUS = "#live-status"

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
-from .browser_harness import ARTIFACTS, LAUNCH_ARGS, require_chromium
+from bench.ops.chromium import LAUNCH_ARGS
+
+from .browser_harness import ARTIFACTS, require_chromium
 from .browser_service import SLUG, Service, browser_settings, held_database
 from .forge_harness import (
     ROOT,
