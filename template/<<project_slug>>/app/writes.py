@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as SA
 from fastapi import HTTPException, status
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,6 +24,8 @@ from .rules import Rejected, Rule, Rules, Write
 from .schemas import Resource
 
 M = TypeVar("M", bound=TenantScoped)
+# Names constraints as the migrations' DDL did, to recognise the one PostgreSQL reports.
+_POSTGRESQL = postgresql.dialect()
 
 
 def not_found(resource: Resource[Any]) -> HTTPException:
@@ -117,11 +120,16 @@ async def delete(
 
 
 def conflict(resource: Resource[Any], exc: IntegrityError) -> Refused:
-    """The unique field the constraint PostgreSQL names guards, or the constraint's own name."""
+    """The unique field the constraint PostgreSQL names guards, or the constraint's own name. The name is
+    compared as the DDL wrote it: a name past 63 bytes is truncated with a hash suffix."""
     name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
     for constraint in resource.model.metadata.tables[resource.model.__tablename__].constraints:
         fields = [c.name for c in constraint.columns if c.name != "tenant_id"]
-        if constraint.name == name and isinstance(constraint, SA.UniqueConstraint) and len(fields) == 1:
+        if (
+            isinstance(constraint, SA.UniqueConstraint)
+            and len(fields) == 1
+            and name == _POSTGRESQL.identifier_preparer.format_constraint(constraint)
+        ):
             return Refused(
                 status.HTTP_409_CONFLICT, f"{fields[0]} already exists", fields[0], "already exists"
             )
