@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as SA
 from fastapi import HTTPException, status
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,8 +23,6 @@ from .rules import Rejected, Rule, Rules, Write
 from .schemas import Resource
 
 M = TypeVar("M", bound=TenantScoped)
-# Names constraints as the migrations' DDL did, to recognise the one PostgreSQL reports.
-_POSTGRESQL = postgresql.dialect()
 
 
 def not_found(resource: Resource[Any]) -> HTTPException:
@@ -67,7 +64,7 @@ async def commit(session: AsyncSession, resource: Resource[Any], row: TenantScop
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise conflict(resource, exc) from None
+        raise conflict(resource, exc, session.get_bind().dialect) from None
     except DataError as exc:  # a value PostgreSQL refuses that validation let through
         await session.rollback()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=_primary(exc)) from None
@@ -119,16 +116,16 @@ async def delete(
     await commit(session, resource)
 
 
-def conflict(resource: Resource[Any], exc: IntegrityError) -> Refused:
+def conflict(resource: Resource[Any], exc: IntegrityError, dialect: SA.Dialect) -> Refused:
     """The unique field the constraint PostgreSQL names guards, or the constraint's own name. The name is
-    compared as the DDL wrote it: a name past 63 bytes is truncated with a hash suffix."""
+    compared as the dialect's DDL wrote it: a name past 63 bytes is truncated with a hash suffix."""
     name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
     for constraint in resource.model.metadata.tables[resource.model.__tablename__].constraints:
         fields = [c.name for c in constraint.columns if c.name != "tenant_id"]
         if (
             isinstance(constraint, SA.UniqueConstraint)
             and len(fields) == 1
-            and name == _POSTGRESQL.identifier_preparer.format_constraint(constraint)
+            and name == dialect.identifier_preparer.format_constraint(constraint)
         ):
             return Refused(
                 status.HTTP_409_CONFLICT, f"{fields[0]} already exists", fields[0], "already exists"
