@@ -2,7 +2,8 @@
 
 Playwright's own browser download cannot work here: the tests launch the distribution's build
 (scripts/install_chromium.sh installs it; `make test` runs that first). Every scenario leaves a
-screenshot in the artifacts directory ($FORGE_ARTIFACTS, else tests/.artifacts) to be looked at.
+screenshot in the artifacts directory ($BROWSER_TEST_ARTIFACTS, else tests/.artifacts) to be looked at.
+The variable has no FORGE_ prefix: the service under test refuses FORGE_* variables it does not know.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bench.ops.chromium import CHROMIUM
 from .browser_service import Service
 from .forge_harness import ROOT
 
-ARTIFACTS = Path(os.environ.get("FORGE_ARTIFACTS") or ROOT / "tests" / ".artifacts") / "browser"
+ARTIFACTS = Path(os.environ.get("BROWSER_TEST_ARTIFACTS") or ROOT / "tests" / ".artifacts") / "browser"
 PAGE = "/live/products"
 STATUS = "#live-status"
 
