@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with observed(app, settings, database):
                 admin_state = app.state.admin_state
                 admin_state.checks = {**admin_state.checks, **extensions.readiness_checks(settings)}
+                admin_state.drain_hooks = (*admin_state.drain_hooks, app.state.live.farewell)
                 yield
         finally:
             await app.state.live.close()

@@ -39,13 +39,15 @@ CHECK_TIMEOUT_SECONDS = 2.0
 
 @dataclass
 class AdminState:
-    """What the admin routes read: the draining flag, readiness checks, hooks run before a scrape."""
+    """What the admin routes read: the draining flag, readiness checks, hooks run before a scrape; and what
+    runs the moment draining starts (the live streams' farewell)."""
 
     checks: Mapping[str, Check] = field(default_factory=dict)
     scrape_hooks: Sequence[ScrapeHook] = ()
     # What /metrics exposes: this process's metrics, or (job worker) its child processes' combined.
     registry: CollectorRegistry = REGISTRY
     draining: bool = False
+    drain_hooks: Sequence[Callable[[], None]] = ()
     profiling: threading.Lock = field(default_factory=threading.Lock)
 
 

@@ -34,7 +34,7 @@ from ..schemas import Resource
 from ..settings import ConfigError, Settings
 from .assets import STATIC_PREFIX, Asset, assets_router, datastar_src, read_assets
 from .forms import error_text, form_data, form_fields
-from .hub import Hub, PostgresHub
+from .hub import FanoutHub, Hub, PostgresHub
 from .session import (
     CSRF_FIELD,
     SESSION_PATH,
@@ -48,7 +48,7 @@ from .session import (
 )
 from .session import LIVE_PREFIX as LIVE_PREFIX  # where the live routes are, for the dev banner and tests
 from .status import StatusEvents
-from .streams import Limiter, StreamStats, event_stream, live_response
+from .streams import Limiter, LiveStream, OpenStreams, StreamStats, event_stream
 from .views import LiveView, template_environment
 
 SIGNED_OUT = "Not saved: you are signed out. Sign in, then send it again."
@@ -62,6 +62,7 @@ class Live:
     database: Database
     hub: Hub
     limiter: Limiter
+    streams: OpenStreams
     views: dict[str, LiveView]
     statuses: dict[str, StatusEvents]
     signin: jinja2.Template
@@ -91,8 +92,13 @@ class Live:
         }
         signin, assets = templates.get_template("signin.html"), read_assets(sse)
         hub = build_hub(settings, url)  # last: nothing left to fail that would leave it running
+        if isinstance(hub, FanoutHub):  # every built-in backend; a hub of your own may not be one
+            for name, view in views.items():
+                hub.render_first(name, view.render_change)
         await hub.start()
-        return cls(settings, database, hub, limiter, views, statuses, signin, assets)
+        streams = OpenStreams(sse.ping_seconds, sse.send_timeout_seconds)
+        streams.start()
+        return cls(settings, database, hub, limiter, streams, views, statuses, signin, assets)
 
     def render(self, template: jinja2.Template, token: str, **context: Any) -> str:
         """A page with what every live page is told: the CSRF token of its session (never the session's
@@ -113,7 +119,12 @@ class Live:
             **context,
         )
 
+    def farewell(self) -> None:
+        """The server stops: every stream says farewell now, and is cut `sse.shutdown_grace_seconds` later."""
+        self.streams.farewell(self.settings.sse.shutdown_grace_seconds)
+
     async def close(self) -> None:
+        await self.streams.close()
         await self.hub.close()
 
 
@@ -218,7 +229,6 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
         )
         return HTMLResponse(html)
 
-    @router.get(f"{path}/stream", name=f"live_{name}_stream")
     async def stream(request: Request) -> Response:
         """Checks the database first: once the 200 is sent, a failed first read could only cut the
         body short, where a 503 with Retry-After tells the client (and Datastar) to come back.
@@ -226,7 +236,12 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
         (the everyday case, and every stream of a reconnect storm) pays no extra round trip.
 
         Datastar is answered in events it acts on (it ignores statuses and Retry-After): signed out,
-        the `signed_out` status with a long `retry:`; over the limits, `busy` (streams.py)."""
+        the `signed_out` status with a long `retry:`; over the limits, `busy` (streams.py).
+
+        A plain Starlette route, not a FastAPI one: FastAPI's per-request dependency machinery (three exit
+        stacks and its frames) would stay alive as long as the stream, about 4 KiB per open stream
+        (docs/BENCHMARKS.md, "Live pages"). So the router's cookie dependency is called here."""
+        await cookie_session(request)
         live = _live(request)
         datastar = is_datastar(request)
         caller = await _identify(request)
@@ -236,16 +251,24 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
             raise caller
         if not _known_reachable(live.hub):
             await live.database.check()
-        return live_response(
+        return LiveStream(
             live.views[name],
-            caller.tenant_id,
-            caller.user_id,
+            (caller.tenant_id, caller.user_id),
             live.hub,
             live.limiter,
+            live.streams,
             live.settings.sse,
             live.statuses[name],
             datastar=datastar,
         )
+
+    router.add_route(
+        f"{router.prefix}{path}/stream",
+        stream,
+        methods=["GET"],
+        name=f"live_{name}_stream",
+        include_in_schema=False,
+    )
 
     async def submit(
         request: Request,

@@ -3,9 +3,13 @@
 a farewell at shutdown.
 
 Limits count open streams per process (in total and per user of a tenant): N processes hold up to N times the
-configured numbers. The slot is taken inside the response's `__call__`, i.e. for exactly as long as
-the stream is being sent, and released however it ends (client gone, send timeout, shutdown, error).
-What that relies on of sse-starlette is in adapters/sse_starlette.py.
+configured numbers. The slot is taken when the response starts, i.e. for exactly as long as the stream
+is being sent, and released however it ends (client gone, send timeout, shutdown, error).
+
+Pings, the send timeout and the farewell are handled for every open stream at once by `OpenStreams`,
+one periodic task for the process rather than timers per stream: a ping is queued only to a stream with
+nothing else queued; at shutdown each stream's queue is replaced by its farewell, and a stream still open
+`sse.shutdown_grace_seconds` later (a reader too slow to take its farewell) is cut.
 
 A stream refused for its limits answers a Datastar client with the `busy` status and a `retry:` of
 `sse.retry_after_seconds` (Datastar ignores `Retry-After`); other clients get 429 with Retry-After.
@@ -16,26 +20,24 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
 
-import anyio
 from loguru import logger
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from ..adapters.sse_starlette import EventSourceResponse, SendTimeoutError, ServerSentEvent
 from ..observe.metrics import SSE_DROPS, SSE_DURATION, SSE_EVENTS, SSE_OPEN, SSE_REJECTIONS
 from ..settings import SseSettings
+from .event_stream import EventStream, SendTimeout
 from .events import Change
 from .hub import Event, Hub, Subscription
 from .status import StatusEvents
 from .views import LiveView
 
-SEPARATOR = "\n"
-PING = ServerSentEvent(comment="ping", sep=SEPARATOR)
-# Queued in place of everything else when the server shuts down; never rendered.
+PING_COMMENT = b": ping\n\n"
+# Queued in a stream's place of events: never rendered, told apart by identity.
+PING = Event(Change.refresh("", ""))
 FAREWELL = Event(Change.refresh("", ""))
 # Who a per-user limit counts for: (tenant, user id), since user ids are only unique within a tenant.
 UserKey = tuple[str, str]
@@ -83,52 +85,151 @@ class Limiter:
             self.stats.per_user.pop(user, None)
 
 
-class LimitedEventSourceResponse(EventSourceResponse):
-    """An EventSourceResponse that holds a limiter slot while it streams, or answers 429."""
+class OpenStreams:
+    """This process's open streams: pinged together, swept for stalled sends, told farewell together.
+
+    One periodic task for the process instead of timers per stream: every quarter of the send timeout
+    it cuts the streams whose send has blocked for longer (so a stalled reader goes within 1.0-1.25x
+    `sse.send_timeout_seconds`), and every `sse.ping_seconds` it queues a ping to each stream with
+    nothing else queued.
+    """
+
+    def __init__(self, ping_seconds: float, send_timeout: float) -> None:
+        self.ping_seconds = ping_seconds
+        self.tick = send_timeout / 4
+        self.closing = False
+        self._open: dict[Subscription, EventStream] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="forge-live-sweep")
+
+    async def close(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+
+    def add(self, subscription: Subscription, stream: EventStream) -> None:
+        """`stream` reads `subscription` until `remove` (a pair of calls, not a context manager: one fewer
+        object kept per open stream)."""
+        if self.closing:
+            subscription.finish(FAREWELL)
+        self._open[subscription] = stream
+
+    def remove(self, subscription: Subscription) -> None:
+        del self._open[subscription]
+
+    def farewell(self, grace: float) -> None:
+        """The server stops: every stream (and any opened from now on) gets its farewell as its next event;
+        what is still open after `grace` seconds is cut."""
+        self.closing = True
+        for subscription in self._open:
+            subscription.finish(FAREWELL)
+        asyncio.get_running_loop().call_later(grace, self._cut_all)
+
+    def _cut_all(self) -> None:
+        for stream in tuple(self._open.values()):
+            stream.cut()
+
+    async def _sweep(self) -> None:
+        last_ping = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick)
+            now = time.monotonic()
+            for stream in tuple(self._open.values()):
+                if stream.stalled(now):
+                    stream.cut(stalled=True)
+            if now - last_ping >= self.ping_seconds:
+                last_ping = now
+                for subscription in self._open:
+                    subscription.nudge(PING)
+
+
+class LiveStream(EventStream):
+    """A live view's stream for one caller: it holds a limiter slot while it streams, or answers 429
+    (`busy` for Datastar, which is told over the limits by an event, not a status)."""
 
     def __init__(
         self,
-        content: AsyncIterator[bytes],
-        *,
+        view: LiveView,
+        caller: UserKey,
+        hub: Hub,
         limiter: Limiter,
-        user: UserKey,
-        stream: str,
-        retry_after: int,
-        busy: bytes | None,
-        **kwargs: Any,
+        streams: OpenStreams,
+        settings: SseSettings,
+        status: StatusEvents,
+        *,
+        datastar: bool,
     ) -> None:
-        """`busy`: what a refused stream answers instead of a 429 (None: the 429)."""
-        super().__init__(content, **kwargs)
+        super().__init__(settings.send_timeout_seconds)
+        self._view = view
+        self._caller = caller
+        self._hub = hub
         self._limiter = limiter
-        self._user = user
-        self._stream = stream
-        self._retry_after = retry_after
-        self._busy = busy
+        self._streams = streams
+        self._settings = settings
+        self._status = status
+        self._datastar = datastar
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._limiter.acquire(self._user):
+        if not self._limiter.acquire(self._caller):
             await self._refusal()(scope, receive, send)
             return
-        SSE_OPEN.labels(self._stream).inc()
+        name = self._view.name
+        SSE_OPEN.labels(name).inc()
         started = time.monotonic()
         try:
             await super().__call__(scope, receive, send)
-        except SendTimeoutError:
+        except SendTimeout:
             # The reader stopped reading: drop it rather than buffer for it.
-            SSE_DROPS.labels(self._stream, "send_timeout").inc()
+            SSE_DROPS.labels(name, "send_timeout").inc()
             logger.info("live stream closed: the client stopped reading")
         finally:
-            self._limiter.release(self._user)
-            SSE_OPEN.labels(self._stream).dec()
-            SSE_DURATION.labels(self._stream).observe(time.monotonic() - started)
+            self._limiter.release(self._caller)
+            SSE_OPEN.labels(name).dec()
+            SSE_DURATION.labels(name).observe(time.monotonic() - started)
+
+    async def events(self) -> AsyncGenerator[bytes, None]:
+        """The `live` status, the full state, then each change as it comes (and pings while idle); changes
+        the state already showed are skipped."""
+        view, tenant, status = self._view, self._caller[0], self._status
+        sent = SSE_EVENTS.labels(view.name)
+        with self._hub.subscribe(view.name, tenant) as subscription:
+            self._streams.add(subscription, self)
+            try:
+                sent.inc()
+                yield status.live
+                # Subscribed before reading, so nothing committed in between is missed.
+                first = await view.first_state(tenant)
+                snapshot = first.snapshot
+                sent.inc()
+                yield first.data
+                while (event := await subscription.get()) is not FAREWELL:
+                    if event is PING:
+                        yield PING_COMMENT
+                        continue
+                    xid = event.change.xid
+                    if xid is not None and snapshot is not None and snapshot.shows(xid):
+                        continue
+                    rendered = await event.once(view.render_change)
+                    snapshot = rendered.snapshot or snapshot
+                    if rendered.data:
+                        sent.inc()
+                        yield rendered.data
+                self._limiter.stats.farewells += 1
+                sent.inc()
+                yield farewell(self._settings, status)
+            finally:
+                self._streams.remove(subscription)
 
     def _refusal(self) -> Response:
-        if self._busy is not None:
-            return event_stream(self._busy)
+        if self._datastar:
+            return event_stream(self._status.busy)
         return JSONResponse(
             {"detail": "too many live streams; retry later"},
             status_code=429,
-            headers={"Retry-After": str(self._retry_after)},
+            headers={"Retry-After": str(self._settings.retry_after_seconds)},
         )
 
 
@@ -142,78 +243,3 @@ def farewell(settings: SseSettings, status: StatusEvents) -> bytes:
     return at once."""
     retry = random.randint(settings.farewell_retry_min_ms, settings.farewell_retry_max_ms)
     return status.reconnecting(retry)
-
-
-async def live_events(
-    view: LiveView,
-    tenant: str,
-    hub: Hub,
-    settings: SseSettings,
-    status: StatusEvents,
-    shutdown: anyio.Event,
-    stats: StreamStats,
-) -> AsyncIterator[bytes]:
-    """The `live` status, the full state, then each change as it comes; changes the state already
-    showed are skipped."""
-    sent = SSE_EVENTS.labels(view.name)
-    with hub.subscribe(view.name, tenant) as subscription:
-        watcher = asyncio.create_task(_finish_on(shutdown, subscription))
-        try:
-            sent.inc()
-            yield status.live
-            # Subscribed before reading, so nothing committed in between is missed.
-            first = await view.first_state(tenant)
-            snapshot = first.snapshot
-            sent.inc()
-            yield first.data
-            while True:
-                event = await subscription.get()
-                if event is FAREWELL:
-                    stats.farewells += 1
-                    sent.inc()
-                    yield farewell(settings, status)
-                    return
-                change = event.change
-                if change.xid is not None and snapshot is not None and snapshot.shows(change.xid):
-                    continue
-                rendered = await event.once(view.render_change)
-                snapshot = rendered.snapshot or snapshot
-                if rendered.data:
-                    sent.inc()
-                    yield rendered.data
-        finally:
-            watcher.cancel()
-
-
-async def _finish_on(shutdown: anyio.Event, subscription: Subscription) -> None:
-    await shutdown.wait()
-    subscription.finish(FAREWELL)
-
-
-def live_response(
-    view: LiveView,
-    tenant: str,
-    user: str,
-    hub: Hub,
-    limiter: Limiter,
-    settings: SseSettings,
-    status: StatusEvents,
-    *,
-    datastar: bool,
-) -> LimitedEventSourceResponse:
-    """`datastar`: the client is Datastar, which is told over the limits by an event, not a 429."""
-    shutdown = anyio.Event()
-    return LimitedEventSourceResponse(
-        live_events(view, tenant, hub, settings, status, shutdown, limiter.stats),
-        limiter=limiter,
-        user=(tenant, user),
-        stream=view.name,
-        retry_after=settings.retry_after_seconds,
-        busy=status.busy if datastar else None,
-        ping=settings.ping_seconds,
-        ping_message_factory=lambda: PING,
-        sep=SEPARATOR,
-        send_timeout=settings.send_timeout_seconds,
-        shutdown_event=shutdown,
-        shutdown_grace_period=settings.shutdown_grace_seconds,
-    )
