@@ -114,6 +114,15 @@ def queue_rows(url: str, **kwargs_match: Any) -> list[dict[str, Any]]:
     return [{"message_id": r[0], "queue_name": r[1], "state": r[2], "message": r[3]} for r in rows]
 
 
+def purge(url: str, *queues: str) -> None:
+    """Delete every job of `queues` (of every queue when none is named), whatever its state."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        if queues:
+            conn.execute(f"DELETE FROM {SCHEMA}.queue WHERE queue_name = ANY(%s)", (list(queues),))
+        else:
+            conn.execute(f"DELETE FROM {SCHEMA}.queue")
+
+
 def run_through_hook(kind: str, jobs: JobsSettings, url: str, tenant: str) -> JobRun:
     """Write a row of the first resource whose hook enqueues `kind` (a second write for an
     `after_update` hook), commit, and return the run of `kind` a real worker made of that write.
@@ -142,8 +151,7 @@ def run_through_hook(kind: str, jobs: JobsSettings, url: str, tenant: str) -> Jo
     install_write_path()
     engine = create_engine(sqlalchemy_url(url))
     try:
-        # Eight threads and a minute: earlier tests of the session may have left a backlog on the queue.
-        with running_worker(jobs, url, discover(jobs.package), threads=8) as (_, recorder):
+        with running_worker(jobs, url, discover(jobs.package)) as (_, recorder):
             with ORM.Session(engine, info={TENANT_KEY: tenant}) as session:
                 row = resource.model(**fields(1))
                 session.add(row)
@@ -157,6 +165,7 @@ def run_through_hook(kind: str, jobs: JobsSettings, url: str, tenant: str) -> Jo
             def ours(p: Processed) -> bool:
                 return p.kind == kind and p.kwargs.get("id") == row_id
 
+            # A minute: the job is the user's, and may call slow services.
             done = recorder.wait_for(lambda seen: any(ours(p) for p in seen), timeout=60)
     finally:
         engine.dispose()
