@@ -106,6 +106,7 @@ class ObservedRequests:
             if metrics is not None:
                 metrics.record(method, route, status, seconds, streaming)
             if self.access_log:  # while the span is current: the line carries its trace and span ids
-                log_request(scope, method, route, status, seconds, streaming=streaming)
+                current = span.span if span is not None else None
+                log_request(scope, method, route, status, seconds, streaming=streaming, span=current)
             if span is not None:
                 span.finish(matched, status, error)
