@@ -14,16 +14,28 @@ from __future__ import annotations
 from typing import Any
 
 from loguru import logger
+from opentelemetry import trace
 from starlette.types import Scope
+
+from .logs import write_json_line
 
 # Set on the request scope by the caller dependency (deps.py), read here once the response is done.
 CALLER_SCOPE_KEY = "forge.caller"
 
 
 def log_request(
-    scope: Scope, method: str, route: str, status: int, seconds: float, *, streaming: bool
+    scope: Scope,
+    method: str,
+    route: str,
+    status: int,
+    seconds: float,
+    *,
+    streaming: bool,
+    span: trace.Span | None = None,
 ) -> None:
-    """The line, at INFO. Its message is complete (no arguments): loguru then formats nothing."""
+    """The line, at INFO: written directly when loguru would only pass it to the production JSON sink
+    (logs.py), else through loguru. Its message is complete (no arguments): loguru formats nothing.
+    `span`: the request span, current now, when requests.py made one (the ids are then not looked up)."""
     caller: Any = scope.get(CALLER_SCOPE_KEY)
     duration_ms = round(seconds * 1000, 2)
     if caller is None:
@@ -32,13 +44,15 @@ def log_request(
     else:
         user, tenant = caller.user_id, caller.tenant_id
         message = f"{method} {route} {status} {duration_ms}ms user={user} tenant={tenant}"
-    logger.bind(
-        access=True,
-        method=method,
-        route=route,
-        status=status,
-        duration_ms=duration_ms,
-        user=user,
-        tenant=tenant,
-        stream=True if streaming else None,
-    ).info(message)
+    fields = {
+        "access": True,
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": duration_ms,
+        "user": user,
+        "tenant": tenant,
+        "stream": True if streaming else None,
+    }
+    if not write_json_line(__name__, message, fields, span):
+        logger.bind(**fields).info(message)

@@ -17,7 +17,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 from opentelemetry.util.types import AttributeValue
 from starlette.types import Scope
 
-from .tracing import TRACER_NAME, redact_token
+from .tracing import TRACER_NAME, export_gate, redact_token
 
 _CONTEXT_HEADERS = (b"traceparent", b"tracestate")
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
@@ -26,25 +26,30 @@ _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 class RequestSpan:
     """A started request span and the context token that made it current."""
 
-    __slots__ = ("name", "span", "token")
+    __slots__ = ("name", "sdk", "span", "token")
 
-    def __init__(self, name: str, span: trace.Span, token: object) -> None:
-        self.name, self.span, self.token = name, span, token
+    def __init__(self, name: str, span: trace.Span, token: object, *, sdk: bool) -> None:
+        self.name, self.span, self.token, self.sdk = name, span, token, sdk
 
     def finish(self, route: str | None, status: int, error: BaseException | None) -> None:
-        """Name it after the matched route, note the status (5xx and exceptions are errors), end it."""
+        """Name it after the matched route, note the status (5xx and exceptions are errors), end it.
+
+        Not `sdk`: the non-recording span of `_unrecorded`, with nothing to note and nothing to end."""
         span = self.span
-        if span.is_recording():
-            if route is not None:
-                span.update_name(f"{self.name} {route}")
-                span.set_attribute("http.route", route)
-            span.set_attribute("http.response.status_code", status)
-            if error is not None or status >= 500:
-                span.set_attribute("error.type", type(error).__name__ if error is not None else str(status))
-                span.set_status(Status(StatusCode.ERROR))
-                if isinstance(error, Exception):
-                    span.record_exception(error)
-        span.end()
+        if self.sdk:
+            if span.is_recording():
+                if route is not None:
+                    span.update_name(f"{self.name} {route}")
+                    span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if error is not None or status >= 500:
+                    span.set_attribute(
+                        "error.type", type(error).__name__ if error is not None else str(status)
+                    )
+                    span.set_status(Status(StatusCode.ERROR))
+                    if isinstance(error, Exception):
+                        span.record_exception(error)
+            span.end()
         otel_context.detach(self.token)  # type: ignore[arg-type]
 
 
@@ -52,6 +57,7 @@ class RequestSpans:
     def __init__(self, provider: TracerProvider) -> None:
         self.provider = provider
         self.tracer = provider.get_tracer(TRACER_NAME)
+        self.gate = export_gate(provider)
 
     def start(self, scope: Scope, method: str) -> RequestSpan:
         """A span for this request (`method` is a known method or OTHER), made current.
@@ -61,13 +67,14 @@ class RequestSpans:
         parent = _incoming_context(scope)
         name = method if method != "OTHER" else "HTTP"
         # False only on Forge's provider before a processor is attached: nothing would record.
-        if getattr(self.provider, "exporting", True):
+        sdk = self.gate is None or self.gate.exporting
+        if sdk:
             attributes = _request_attributes(scope, method)
             span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
         else:
             span = self._unrecorded(parent)
         token = otel_context.attach(trace.set_span_in_context(span, parent))
-        return RequestSpan(name, span, token)
+        return RequestSpan(name, span, token, sdk=sdk)
 
     def _unrecorded(self, parent: otel_context.Context) -> trace.Span:
         """The span the SDK makes when its sampler drops (new ids, in the caller's trace if one came,

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
 from .metrics import DB_POOL, DB_QUERY_DURATION, DB_QUERY_ERRORS, NOTIFY_QUEUE_USAGE
-from .tracing import TRACER_NAME, spans_wanted
+from .tracing import TRACER_NAME, export_gate, traced
 
 MAX_STATEMENT_CHARS = 2000
 _OPERATION = re.compile(r"\s*(?:/\*.*?\*/\s*)?(\w+)", re.DOTALL)
@@ -56,10 +56,11 @@ class SqlSpans:
     """A CLIENT span per SQL statement, child of the current span (the request's or the job's).
 
     Only while spans are recorded: a non-recording SQL span is a leaf nobody sees, so none is made.
+    The caller checks `gate` first (no call while nothing exports: statements are many), `start` the rest.
     """
 
     def __init__(self, engine: AsyncEngine | Engine, provider: TracerProvider) -> None:
-        self.provider = provider
+        self.gate = export_gate(provider)
         self.tracer = provider.get_tracer(TRACER_NAME)
         url = engine.url
         self.namespace = namespace = url.database or ""
@@ -70,7 +71,7 @@ class SqlSpans:
             self.static["server.port"] = url.port
 
     def start(self, operation: str, statement: str) -> trace.Span | None:
-        if not spans_wanted(self.provider):
+        if not traced():
             return None
         span = self.tracer.start_span(f"{operation} {self.namespace}", kind=SpanKind.CLIENT)
         if span.is_recording():
@@ -105,7 +106,9 @@ def instrument_engine(
     def recorded(execute: Callable[..., None]) -> Callable[..., bool]:
         def execute_and_record(cursor: Any, statement: str, *arguments: Any) -> bool:
             operation = statement_operation(statement)
-            span = spans.start(operation, statement) if spans is not None else None
+            span: trace.Span | None = None
+            if spans is not None and (spans.gate is None or spans.gate.exporting):
+                span = spans.start(operation, statement)
             started = time.perf_counter()
             try:
                 execute(cursor, statement, *arguments)

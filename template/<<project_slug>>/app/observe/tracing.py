@@ -157,10 +157,15 @@ def untraced() -> Iterator[None]:
         _untraced.reset(token)
 
 
-def spans_wanted(provider: TracerProvider) -> bool:
-    """Whether a span started now would reach anyone: a processor is attached and the code is traced."""
-    exporting: bool = getattr(provider, "exporting", True)  # False: ExportGatedTracerProvider, none yet
-    return exporting and not _untraced.get()
+def export_gate(provider: TracerProvider) -> ExportGatedTracerProvider | None:
+    """The provider whose `exporting` says whether spans reach anyone yet; None: another provider
+    (set by opentelemetry-instrument), whose spans always may. An attribute read costs no call."""
+    return provider if isinstance(provider, ExportGatedTracerProvider) else None
+
+
+def traced() -> bool:
+    """False inside `untraced()`."""
+    return not _untraced.get()
 
 
 def trace_headers() -> dict[str, str]:
