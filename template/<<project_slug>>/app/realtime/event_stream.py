@@ -90,6 +90,7 @@ class EventStream(Response):
                         await self._send(send, {"type": BODY, "body": chunk, "more_body": True})
                     await self._send(send, END)
                 finally:
+                    self._scope = None  # a cut from now on (a late disconnect, a sweep) has nothing to end
                     if self._waiting is not None:
                         self._waiting.cancel()
         except TimeoutError:
