@@ -22,6 +22,7 @@ from .errors import install_error_handlers
 from .jobqueue.lifecycle import ApiJobs
 from .observe.runtime import NO_FASTAPI_TELEMETRY, observe_app, observed
 from .realtime.routes import Live, live_router
+from .realtime.stream_routes import StreamRoutes
 from .resources import RESOURCES
 from .rules import rules_by_resource
 from .settings import CorsSettings, Settings, load_settings
@@ -62,14 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.caller = extensions.caller()
     install_error_handlers(app)
+    rules = rules_by_resource(extensions.rule_modules())
+    live_routes, stream_routes = live_router(RESOURCES, rules)
+    app.add_middleware(StreamRoutes, routes=stream_routes)  # first, so innermost: see stream_routes.py
     observe_app(app, settings)
     _install_cors(app, settings.cors)
-    rules = rules_by_resource(extensions.rule_modules())
     for resource in RESOURCES:
         app.include_router(
             crud_router(resource, rules[resource.name], list_total=settings.api.list_total), prefix=API_PREFIX
         )
-    app.include_router(live_router(RESOURCES, rules))
+    app.include_router(live_routes)
     extensions.install_routes(app, settings)
     return app
 

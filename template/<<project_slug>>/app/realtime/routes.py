@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.routing import Route
 
 from .. import writes
 from ..auth import Caller
@@ -178,16 +179,19 @@ async def _identify(request: Request) -> Caller | HTTPException:
         raise
 
 
-def live_router(resources: tuple[Resource[Any], ...], rules: Mapping[str, Rules]) -> APIRouter:
+def live_router(
+    resources: tuple[Resource[Any], ...], rules: Mapping[str, Rules]
+) -> tuple[APIRouter, dict[str, Route]]:
+    """The live routes, and of them the stream routes by path, which `StreamRoutes` answers
+    (stream_routes.py)."""
     pages = APIRouter(prefix=LIVE_PREFIX, include_in_schema=False, dependencies=[Depends(cookie_session)])
-    for resource in resources:
-        _add_routes(pages, resource, rules[resource.name])
+    streams = [_add_routes(pages, resource, rules[resource.name]) for resource in resources]
     home = LIVE_PREFIX + resources[0].path if resources else "/"
     router = APIRouter()
     router.include_router(pages)
     router.include_router(session_router(_signin_page, home))
     router.include_router(assets_router(lambda request: _live(request).assets))
-    return router
+    return router, {route.path: route for route in streams}
 
 
 def _signin_page(request: Request, next_path: str, error: str) -> str:
@@ -202,7 +206,8 @@ def _signin_page(request: Request, next_path: str, error: str) -> str:
     )
 
 
-def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> None:
+def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Route:
+    """A resource's page, form posts and stream; returns the stream's route."""
     name, path = resource.name, resource.path
 
     @router.get(path, response_class=HTMLResponse, name=f"live_{name}_page")
@@ -238,9 +243,9 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
         Datastar is answered in events it acts on (it ignores statuses and Retry-After): signed out,
         the `signed_out` status with a long `retry:`; over the limits, `busy` (streams.py).
 
-        A plain Starlette route, not a FastAPI one: FastAPI's per-request dependency machinery (three exit
-        stacks and its frames) would stay alive as long as the stream, about 4 KiB per open stream
-        (docs/BENCHMARKS.md, "Live pages"). So the router's cookie dependency is called here."""
+        A plain Starlette route answered by `StreamRoutes` (stream_routes.py), not through FastAPI's
+        router: its frames would stay alive as long as the stream (docs/BENCHMARKS.md, "Live pages").
+        So the router's cookie dependency is called here."""
         await cookie_session(request)
         live = _live(request)
         datastar = is_datastar(request)
@@ -269,6 +274,8 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
         name=f"live_{name}_stream",
         include_in_schema=False,
     )
+    stream_route = router.routes[-1]
+    assert isinstance(stream_route, Route)
 
     async def submit(
         request: Request,
@@ -337,6 +344,8 @@ def _add_routes(router: APIRouter, resource: Resource[Any], rules: Rules) -> Non
             await writes.delete(session, resource, rules, caller, row_id)
 
         return await submit(request, f"{_live(request).views[name].row_id(row_id)}-errors", act)
+
+    return stream_route
 
 
 def _plain_error(page_url: str, message: str) -> str:
