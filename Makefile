@@ -20,7 +20,7 @@ install: $(UV)  ## the template's tooling (Copier, pytest, ruff, mypy) from uv.l
 
 test: install  ## every template test: validators, render matrix, generated suites, update lifecycle (2 workers)
 	bash scripts/install_chromium.sh  # Debian's chromium for tests/test_browser*.py (installs it when missing)
-	$(RUN) pytest -n 2 --dist loadgroup
+	$(RUN) pytest -n 2 --dist loadgroup --no-loadscope-reorder  # the order: tests/conftest.py
 
 lint: install  ## ruff and mypy on the template's own code
 	$(RUN) ruff check tests scripts hooks

@@ -120,6 +120,7 @@ def migration_needed(project: Path, what: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.first
 def test_a_year_of_updates_loses_nothing(tmp_path: Path, workdir: Path) -> None:
     repo = template_repo(tmp_path / "forge")
     release(repo, "v2", release_v2)
