@@ -4,8 +4,9 @@
 - A counter's or gauge's child keeps its number in `_value` (prometheus_client/values.py: `MutexValue`,
   or `MmapedValue` in multiprocess mode), and its public `inc()`/`dec()` end in `_value.inc(amount)`
   after checking that they are called on a child, not on a family with labels: 3 of their 5 Python
-  calls. The HTTP metrics (observe/requests.py) add three times per request to children they got from
-  `labels()`, so they call `_value.inc` directly. If an upgrade renames it, `adder` returns the public
+  calls. The HTTP metrics (observe/requests.py) add three times per request, and a live stream once per
+  event it sends (realtime/streams.py), to children they got from `labels()`, so they call `_value.inc`
+  directly. If an upgrade renames it, `adder` returns the public
   `inc` (a gauge's takes negative amounts) and tests/forge/test_observe.py still counts the same.
 """
 

@@ -27,6 +27,7 @@ from loguru import logger
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from ..adapters.prometheus_client import adder
 from ..observe.metrics import SSE_DROPS, SSE_DURATION, SSE_EVENTS, SSE_OPEN, SSE_REJECTIONS
 from ..settings import SseSettings
 from .event_stream import EventStream, SendTimeout
@@ -194,16 +195,16 @@ class LiveStream(EventStream):
         """The `live` status, the full state, then each change as it comes (and pings while idle); changes
         the state already showed are skipped."""
         view, tenant, status = self._view, self._caller[0], self._status
-        sent = SSE_EVENTS.labels(view.name)
+        sent = adder(SSE_EVENTS.labels(view.name))  # 2 Python calls per event rather than 5
         with self._hub.subscribe(view.name, tenant) as subscription:
             self._streams.add(subscription, self)
             try:
-                sent.inc()
+                sent(1)
                 yield status.live
                 # Subscribed before reading, so nothing committed in between is missed.
                 first = await view.first_state(tenant)
                 snapshot = first.snapshot
-                sent.inc()
+                sent(1)
                 yield first.data
                 while (event := await subscription.get()) is not FAREWELL:
                     if event is PING:
@@ -215,10 +216,10 @@ class LiveStream(EventStream):
                     rendered = await event.once(view.render_change)
                     snapshot = rendered.snapshot or snapshot
                     if rendered.data:
-                        sent.inc()
+                        sent(1)
                         yield rendered.data
                 self._limiter.stats.farewells += 1
-                sent.inc()
+                sent(1)
                 yield farewell(self._settings, status)
             finally:
                 self._streams.remove(subscription)
