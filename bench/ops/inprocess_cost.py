@@ -65,7 +65,7 @@ async def main(slug: str, database_url: str, rounds: int) -> dict[str, Any]:
                     await request(app)
                 cpu[mode].append((time.process_time() - started) / BATCH * 1e6)
         # Then with spans recorded and batched for export, as with OTEL_EXPORTER_OTLP_ENDPOINT set
-        # (the exporter discards: the protobuf encoding and the network happen on the export thread).
+        # (the exporter discards: the JSON encoding and the network happen on the export thread).
         trace.get_tracer_provider().add_span_processor(BatchSpanProcessor(DiscardSpans()))  # type: ignore[attr-defined]
         cpu["on_exporting"] = []
         for _ in range(rounds):

@@ -7,6 +7,12 @@ ids and job messages carry trace context; they are recorded and exported only wh
 OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) names an OTLP/HTTP collector
 (or a test attaches its own processor). The admin app is never traced.
 
+Export is OTLP/HTTP with JSON bodies: the protobuf exporter brings protobuf and requests, 6 MB of the
+image, and collectors (OpenTelemetry Collector, Jaeger, Tempo) take JSON on the same /v1/traces path.
+OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL=http/protobuf selects protobuf once the project has added
+opentelemetry-exporter-otlp-proto-http; without it, and for any other protocol, a warning says so and
+JSON goes out: a deployment that names a protocol keeps starting.
+
 HTTP spans are made by the request middleware (requests.py, http_spans.py), the pass that also
 writes the access log and the metrics; FastAPI's native telemetry is off: one span per request, no
 per-message send/receive spans (an SSE stream stays one span), no per-dependency operation spans.
@@ -25,7 +31,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from importlib import import_module
+from typing import TYPE_CHECKING
 
+from loguru import logger
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
@@ -34,7 +43,12 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import Attributes, AttributeValue
 
+if TYPE_CHECKING:  # the export module is imported with the exporter (otlp_export)
+    from opentelemetry.sdk.trace.export import SpanExporter
+
 OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+OTLP_PROTOCOL_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+PROTOBUF_EXPORTER = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 TRACER_NAME = "forge"
 # `?token=` (the live page's bearer token) and its value, wherever it appears in a query string.
 TOKEN_IN_QUERY = re.compile(r"(?<![^?&\s])(token=)[^&\s\"']*", re.IGNORECASE)
@@ -134,11 +148,47 @@ def configure_tracing(service_name: str, service_version: str) -> TracerProvider
 
 def otlp_export() -> SpanProcessor:
     """Batched export to the configured OTLP/HTTP endpoint. Imported here, when one is configured:
-    the exporter's HTTP and protobuf stack and the batch processor would add to every start."""
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    the exporter's HTTP stack and the batch processor would add to every start."""
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    return BatchSpanProcessor(OTLPSpanExporter())
+    return BatchSpanProcessor(otlp_exporter())
+
+
+def otlp_exporter(environ: Mapping[str, str] | None = None) -> SpanExporter:
+    """The span exporter for OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: JSON unless http/protobuf is asked for
+    and installed. That one is imported by name: it is the project's to add, so mypy may not know it."""
+    variable, protocol = _otlp_protocol(os.environ if environ is None else environ)
+    if protocol == "http/protobuf":
+        try:
+            protobuf = import_module(PROTOBUF_EXPORTER)
+        except ImportError as error:
+            logger.warning(
+                "{}=http/protobuf, but the protobuf exporter is not installed ({}): spans are exported as "
+                "OTLP/HTTP JSON; `uv add opentelemetry-exporter-otlp-proto-http` to export protobuf",
+                variable,
+                error,
+            )
+        else:
+            exporter: SpanExporter = protobuf.OTLPSpanExporter()
+            return exporter
+    elif protocol != "http/json":
+        logger.warning(
+            "{}={!r} is not supported: spans are exported as OTLP/HTTP JSON (http/json; http/protobuf "
+            "once opentelemetry-exporter-otlp-proto-http is added)",
+            variable,
+            protocol,
+        )
+    from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
+
+
+def _otlp_protocol(environ: Mapping[str, str]) -> tuple[str, str]:
+    """The variable naming the protocol and its value; the traces one first, as the SDK reads them."""
+    for name in OTLP_PROTOCOL_VARIABLES:
+        if value := environ.get(name, "").strip().lower():
+            return name, value
+    return "", "http/json"
 
 
 def flush_traces(timeout_seconds: float = 5.0) -> None:
