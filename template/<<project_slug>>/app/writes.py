@@ -21,6 +21,7 @@ from .auth import Caller
 from .models import TenantScoped
 from .rules import Rejected, Rule, Rules, Write
 from .schemas import Resource
+from .stored_values import needs_read_back
 
 M = TypeVar("M", bound=TenantScoped)
 
@@ -55,10 +56,10 @@ async def load(session: AsyncSession, resource: Resource[M], row_id: int, *, for
 
 
 async def commit(session: AsyncSession, resource: Resource[Any], row: TenantScoped | None = None) -> None:
-    """Commit; with a `row`, first read it back as stored (NUMERIC scale, server defaults), as GET will
-    answer it: inside the transaction that is one SELECT, after the commit four round trips."""
+    """Commit; with a `row`, it must then hold what GET will answer: read it back (one SELECT in the
+    transaction) only if a value assigned to it may be stored otherwise (see stored_values.py)."""
     try:
-        if row is not None:
+        if row is not None and needs_read_back(row):
             await session.flush()
             await session.refresh(row)
         await session.commit()
