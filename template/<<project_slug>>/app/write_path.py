@@ -2,13 +2,14 @@
 """The ORM listeners of the write path, installed by one explicit call from each entry point.
 
 Every process that writes rows (the API, a job worker, a script of yours) calls `install_write_path()`
-once before its first write: tenant scoping, the job hooks enqueued in the writing transaction,
-the one change NOTIFY per committed transaction, and NUMERIC values rounded as PostgreSQL stores them
-(so a write's answer needs no read back). Nothing is installed by importing a module.
+once before its first write: tenant scoping; the job hooks and the one change NOTIFY of a committed
+transaction, both sent just before its COMMIT; NUMERIC values rounded as PostgreSQL stores them (so a
+write's answer needs no read back). Nothing is installed by importing a module.
 """
 
 from __future__ import annotations
 
+from .at_commit import install_at_commit
 from .jobqueue.hooks import install_hooks
 from .realtime.events import install_change_events
 from .stored_values import install_stored_values
@@ -20,4 +21,5 @@ def install_write_path() -> None:
     install_tenancy()
     install_hooks()
     install_change_events()
+    install_at_commit()
     install_stored_values()

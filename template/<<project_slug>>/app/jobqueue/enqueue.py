@@ -3,12 +3,13 @@
 
 dramatiq-postgres' `broker.enqueue` commits on a pooled connection of its own, so a job could run
 for a write that later rolls back. Here the message is built exactly as `Actor.message_with_options`
-builds it, Dramatiq's enqueue middleware still runs, and the row is written on the flush's
+builds it, Dramatiq's enqueue middleware still runs, and the row is written on the caller's
 connection with what dramatiq-postgres' ENQUEUE statement writes, NOTIFY doorbell included, for
-every job of a write in one statement (one round trip however many hooks a write has). PostgreSQL
-then makes the jobs visible, and rings the doorbell, only if and when the transaction (or
-savepoint) commits. The statement is the library adapter's (adapters/dramatiq_postgres.py), and
-tests/forge/test_jobs_contract.py checks our rows against the broker's own.
+every job of a transaction in one statement (the hooks' jobs go with the change NOTIFY, just before
+the COMMIT: app/at_commit.py). PostgreSQL then makes the jobs visible, and rings the doorbell, only
+if and when the transaction (or savepoint) commits. The statement is the library adapter's
+(adapters/dramatiq_postgres.py), and tests/forge/test_jobs_contract.py checks our rows against the
+broker's own.
 
 Dramatiq, dramatiq-postgres and the broker load at the first enqueue, not with this module, which
 the API imports at start: an API that never enqueues never loads them, and every API starts faster.
@@ -100,24 +101,46 @@ def build_message(
 Job = tuple[str, str, Mapping[str, Any]]  # kind, queue, kwargs
 
 
-def enqueue_all_on(connection: Connection, jobs: Sequence[Job]) -> list[Message[Any]]:
-    """Insert `jobs` on `connection` in one statement: they commit or roll back with that transaction."""
+@dataclass(frozen=True)
+class Prepared:
+    """Jobs ready to insert: Dramatiq's enqueue middleware has seen them; run `statement`, then `sent()`."""
+
+    enqueuer: Enqueuer
+    messages: list[Message[Any]]
+    statement: str  # one INSERT for every job, NOTIFY doorbell included
+    parameters: tuple[str, ...]
+
+    def sent(self) -> None:
+        for message in self.messages:
+            self.enqueuer.broker.emit_after("enqueue", message, None)
+
+
+def prepare(jobs: Sequence[Job]) -> Prepared | None:
+    """The statement that inserts `jobs`, or None for no jobs."""
     from ..adapters.dramatiq_postgres import enqueue_parameters, enqueue_statement  # on use (docstring)
     from .broker import SCHEMA, kind_options
 
+    if not jobs:
+        return None
     enqueuer = current_enqueuer()
     messages = [
         build_message(kind, queue, kwargs, kind_options(enqueuer.jobs, kind)) for kind, queue, kwargs in jobs
     ]
     for message in messages:
         enqueuer.broker.emit_before("enqueue", message, None)
-    if messages:
-        # Encoded after the enqueue middleware ran: it adds options (the trace context) to each message.
-        statement = enqueue_statement(SCHEMA, len(messages))
-        connection.exec_driver_sql(statement, enqueue_parameters(messages))
-    for message in messages:
-        enqueuer.broker.emit_after("enqueue", message, None)
-    return messages
+    # Encoded after the enqueue middleware ran: it adds options (the trace context) to each message.
+    statement = enqueue_statement(SCHEMA, len(messages))
+    return Prepared(enqueuer, messages, statement, enqueue_parameters(messages))
+
+
+def enqueue_all_on(connection: Connection, jobs: Sequence[Job]) -> list[Message[Any]]:
+    """Insert `jobs` on `connection` in one statement: they commit or roll back with that transaction."""
+    prepared = prepare(jobs)
+    if prepared is None:
+        return []
+    connection.exec_driver_sql(prepared.statement, prepared.parameters)
+    prepared.sent()
+    return prepared.messages
 
 
 def enqueue_on(connection: Connection, kind: str, queue: str, kwargs: Mapping[str, Any]) -> Message[Any]:

@@ -2,9 +2,10 @@
 """One small NOTIFY per committed transaction that changed tenant-scoped rows.
 
 PostgreSQL delivers a NOTIFY only when its transaction commits, so sending it on the session's own
-connection from `before_commit` means a rolled-back write announces nothing. The payload names
-rows (tenant, topic, op, ids) and the writing transaction's id, never their content: listeners
-re-read what they need, and the payload stays far below PostgreSQL's 8000-byte limit.
+connection just before the COMMIT (app/at_commit.py, in one statement with the hooks' jobs) means a
+rolled-back write announces nothing. The payload names rows (tenant, topic, op, ids) and the writing
+transaction's id, never their content: listeners re-read what they need, and the payload stays far
+below PostgreSQL's 8000-byte limit.
 
 NOTIFY takes a global lock at commit, so a transaction sends at most one, however many rows it
 changed. While a publisher is registered (`publish_after_commit`: the Redis hub), the same payload
@@ -26,15 +27,16 @@ from sqlalchemy import event
 from sqlalchemy import orm as ORM
 
 from ..models import TenantScoped
+from ..subtransactions import BySubtransaction, current
 
 CHANNEL = "forge_live"
 # PostgreSQL refuses payloads of 8000 bytes or more.
 MAX_PAYLOAD = 7999
 PENDING_KEY = "forge_live_changes"
 XID_SLOT = "0" * 20  # xid8 has at most 20 digits
-NOTIFY = SA.text(
-    """SELECT pg_notify(:channel, replace(:payload, :slot, '"x":"' || pg_current_xact_id()::text || '"'))"""
-)
+# A plain SELECT (driver parameters: channel, payload, slot), so it can follow the jobs' statement.
+NOTIFY = """SELECT pg_notify(%s, replace(%s, %s, '"x":"' || pg_current_xact_id()::text || '"'))"""
+Notice = tuple[str, tuple[str, ...]]  # a statement and its driver parameters
 
 CURRENT_XID = SA.text("SELECT pg_current_xact_id()::text")
 PAYLOAD_KEY = "forge_live_payload"
@@ -67,37 +69,19 @@ Key = tuple[str, str, Op]
 
 @dataclass
 class Pending:
-    """Rows changed so far in the session's transaction, per (sub)transaction that flushed them.
+    """Rows changed so far in the session's transaction (a savepoint rolled back takes its own back)."""
 
-    A savepoint rolled back takes back only what was flushed inside it (SQLAlchemy reports that
-    rollback with the same event as a full one); a savepoint released hands its rows to its parent.
-    """
-
-    rows: dict[ORM.SessionTransaction, dict[Key, set[int]]] = field(default_factory=dict)
+    rows: BySubtransaction[tuple[Key, int]] = field(default_factory=BySubtransaction)
 
     def add(self, transaction: ORM.SessionTransaction, obj: object, op: Op) -> None:
         if isinstance(obj, TenantScoped) and obj.tenant_id is not None and obj.id is not None:
-            self.rows.setdefault(transaction, defaultdict(set))[(obj.tenant_id, _topic(obj), op)].add(obj.id)
-
-    def forget(self, rolled_back: ORM.SessionTransaction) -> None:
-        for transaction in list(self.rows):
-            if _within(transaction, rolled_back):
-                del self.rows[transaction]
+            self.rows.add(transaction, [((obj.tenant_id, _topic(obj), op), obj.id)])
 
     def changes(self) -> list[Change]:
         merged: dict[Key, set[int]] = defaultdict(set)
-        for rows in self.rows.values():
-            for key, ids in rows.items():
-                merged[key] |= ids
+        for key, row_id in self.rows:
+            merged[key].add(row_id)
         return [Change(t, topic, op, tuple(sorted(ids))) for (t, topic, op), ids in sorted(merged.items())]
-
-
-def _within(transaction: ORM.SessionTransaction | None, ancestor: ORM.SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
 
 
 def _topic(obj: TenantScoped) -> str:
@@ -161,7 +145,7 @@ def _pending(session: ORM.Session) -> Pending:
 def _collect(session: ORM.Session, _context: Any) -> None:
     """Record what this flush wrote; `dirty` counts only rows whose attributes really changed."""
     pending = _pending(session)
-    transaction = session.get_nested_transaction() or session.get_transaction()
+    transaction = current(session)
     if transaction is None:
         return
     for obj in session.new:
@@ -173,26 +157,20 @@ def _collect(session: ORM.Session, _context: Any) -> None:
         pending.add(transaction, obj, "deleted")
 
 
-def _announce(session: ORM.Session) -> None:
-    """Flush what is left, then send one NOTIFY on the transaction's own connection."""
-    if session.in_nested_transaction():
-        # SQLAlchemy fires before_commit for a savepoint released too: its rows stay pending for the
-        # transaction's commit (a NOTIFY sent inside a savepoint dies with an enclosing one rolled back).
-        return
-    session.flush()
+def take_notice(session: ORM.Session) -> Notice | None:
+    """The NOTIFY the committing transaction owes (at_commit.py sends it), or None: nothing changed,
+    or a publisher takes the payload after the commit (its xid is read here, one round trip)."""
     pending = session.info.pop(PENDING_KEY, None)
     changes = pending.changes() if isinstance(pending, Pending) else []
     if not changes:
-        return
+        return None
     if _publishers:  # sent after the commit, when its rows are visible to every reader
         xid = session.connection().execute(CURRENT_XID).scalar_one()
         session.info[PAYLOAD_KEY] = encode(changes, xid)
-        return
-    # One round trip: the transaction id is filled in by PostgreSQL, into a slot as wide as the
-    # largest xid8, so the size guard in `encode` still holds.
-    session.connection().execute(
-        NOTIFY, {"channel": CHANNEL, "payload": encode(changes, XID_SLOT), "slot": f'"x":"{XID_SLOT}"'}
-    )
+        return None
+    # The transaction id is filled in by PostgreSQL, into a slot as wide as the largest xid8, so the
+    # size guard in `encode` still holds.
+    return NOTIFY, (CHANNEL, encode(changes, XID_SLOT), f'"x":"{XID_SLOT}"')
 
 
 def _publish(session: ORM.Session) -> None:
@@ -212,19 +190,19 @@ def _forget(session: ORM.Session, previous_transaction: ORM.SessionTransaction) 
     session.info.pop(PAYLOAD_KEY, None)  # a commit that failed publishes nothing
     pending = session.info.get(PENDING_KEY)
     if isinstance(pending, Pending):
-        pending.forget(previous_transaction)
+        pending.rows.forget(previous_transaction)
 
 
 LISTENERS = (
     ("after_flush", _collect),
-    ("before_commit", _announce),
     ("after_commit", _publish),
     ("after_soft_rollback", _forget),
 )
 
 
 def install_change_events() -> None:
-    """Announce committed writes of every Session in this process (idempotent)."""
+    """Track the changed rows of every Session in this process (idempotent); at_commit.py sends the
+    NOTIFY, and a publisher gets its payload after the commit."""
     for name, listener in LISTENERS:
         if not event.contains(ORM.Session, name, listener):
             event.listen(ORM.Session, name, listener)
