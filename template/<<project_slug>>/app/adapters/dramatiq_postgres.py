@@ -24,8 +24,12 @@ the library's public behaviour, and why:
 - Acks without the `.ack` NOTIFY. The library's ack DELETE also NOTIFYs `dramatiq.<queue>.ack`, a
   channel nobody listens to, taking PostgreSQL's global notify lock at each commit. Acks ride on the
   claim (jobqueue/acks.py hands them over); `ack_statement` deletes them alone when no claim comes.
-- Connections. The consumer's connection goes back to the pool with autocommit off, as the library
-  expects of its pooled connections.
+- Claims need not wait for the WAL flush. The consumer's connection runs its statements with the
+  `synchronous_commit` it is given (`jobs.claims_synchronous_commit`, default `off`): a claim or an
+  ack lost in a database crash only runs a job once more. Every other connection of the pool keeps
+  the server's setting: `send()`, retries and schedules enqueue durably.
+- Connections. The consumer's connection goes back to the pool with autocommit off and
+  `synchronous_commit` reset, as the library expects of its pooled connections.
 
 Private names relied on: `dramatiq_postgres.broker.PostgresConsumer` (its `__next__`, `claim`, `ack`,
 `requeue`, `close`, `get_consume_conn`, `buffer`, `in_processing`, `prefetch`, `timeout_s`, `wakeup`,
@@ -36,6 +40,7 @@ Private names relied on: `dramatiq_postgres.broker.PostgresConsumer` (its `__nex
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any, Protocol
@@ -179,9 +184,13 @@ class OneStatementConsumer(PostgresConsumer):  # type: ignore[misc]
     same statement claims, so a busy worker makes one round trip per batch of jobs, not two per job.
     """
 
-    def __init__(self, *, broker: PostgresBroker, acker: Acker, schema: str, **options: Any) -> None:
+    def __init__(
+        self, *, broker: PostgresBroker, acker: Acker, schema: str, synchronous_commit: str, **options: Any
+    ) -> None:
         super().__init__(broker=broker, **options)
         self.acks = acker
+        self.synchronous_commit = synchronous_commit
+        self._tuned: psycopg.Connection[Any] | None = None  # the connection set to it
         self.statements = 0  # claim statements run, for tests and benchmarks
         # A delay queue holds retries until their backoff ends: claiming one there is not a delivery.
         counts = q_name(self.queue_name) == self.queue_name
@@ -236,6 +245,9 @@ class OneStatementConsumer(PostgresConsumer):  # type: ignore[misc]
         conn = self.get_consume_conn()
         conn.autocommit = True
         try:
+            if conn is not self._tuned:  # a new connection: once per connection, not per claim
+                conn.execute("SELECT set_config('synchronous_commit', %s, false)", (self.synchronous_commit,))
+                self._tuned = conn
             rows: list[tuple[Any, ...]] = conn.execute(statement, parameters).fetchall()
         except psycopg.OperationalError as exc:
             raise BrokerConnectionError(str(exc)) from exc  # type: ignore[no-untyped-call]
@@ -248,6 +260,10 @@ class OneStatementConsumer(PostgresConsumer):  # type: ignore[misc]
 
     def close(self) -> None:
         self.acks.close()  # acks waiting for this consumer's next claim delete themselves
-        if self._consume_conn is not None and not self._consume_conn.closed:
-            self._consume_conn.autocommit = False  # back to the pool as the library lent it
+        conn: psycopg.Connection[Any] | None = self._consume_conn
+        if conn is not None and not conn.closed:
+            if conn is self._tuned:
+                with contextlib.suppress(psycopg.Error):  # a broken connection: the pool discards it
+                    conn.execute("RESET synchronous_commit")
+            conn.autocommit = False  # back to the pool as the library lent it
         super().close()

@@ -80,9 +80,10 @@ def kind_options(jobs: JobsSettings, kind: str) -> dict[str, Any]:
 class ForgeBroker(PostgresBroker):  # type: ignore[misc]
     """dramatiq-postgres' broker whose consumers ack and claim in batches, one statement each."""
 
-    def __init__(self, *, schema: str, **options: Any) -> None:
+    def __init__(self, *, schema: str, claims_synchronous_commit: str, **options: Any) -> None:
         super().__init__(schema=schema, **options)
         self.schema = schema
+        self.claims_synchronous_commit = claims_synchronous_commit
         self.ack_statement = ack_statement(schema)
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 30000) -> OneStatementConsumer:
@@ -91,6 +92,7 @@ class ForgeBroker(PostgresBroker):  # type: ignore[misc]
             broker=self,
             acker=acks,
             schema=self.schema,
+            synchronous_commit=self.claims_synchronous_commit,
             queue_name=queue_name,
             prefetch=prefetch,
             timeout=timeout,
@@ -127,6 +129,7 @@ def build_broker(jobs: JobsSettings, url: str, **broker_options: Any) -> ForgeBr
     return ForgeBroker(
         url=libpq_url(url),
         schema=SCHEMA,
+        claims_synchronous_commit=jobs.claims_synchronous_commit,
         results=False,
         middleware=middleware,
         **{**liveness, **broker_options},
