@@ -9,7 +9,7 @@ released hands what it holds to its parent, as PostgreSQL does with its rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 from sqlalchemy import orm as ORM
 
@@ -22,8 +22,31 @@ def current(session: ORM.Session) -> ORM.SessionTransaction | None:
 
 
 class BySubtransaction(Generic[T]):
+    """Kept in `session.info[key]` from the first flush that adds to it until the commit takes it."""
+
     def __init__(self) -> None:
         self._items: dict[ORM.SessionTransaction, list[T]] = {}
+
+    @classmethod
+    def of(cls, session: ORM.Session, key: str) -> Self:
+        """The session's tracker under `key`, made on first use."""
+        found = session.info.get(key)
+        if not isinstance(found, cls):
+            found = session.info[key] = cls()
+        return found
+
+    @classmethod
+    def taken_from(cls, session: ORM.Session, key: str) -> Self | None:
+        """The session's tracker under `key`, removed: the committing transaction settles it."""
+        found = session.info.pop(key, None)
+        return found if isinstance(found, cls) else None
+
+    @classmethod
+    def forget_in(cls, session: ORM.Session, key: str, rolled_back: ORM.SessionTransaction) -> None:
+        """Drop what `rolled_back` and the subtransactions within it added (`after_soft_rollback`)."""
+        found = session.info.get(key)
+        if isinstance(found, cls):
+            found.forget(rolled_back)
 
     def add(self, transaction: ORM.SessionTransaction, items: Iterable[T]) -> None:
         self._items.setdefault(transaction, []).extend(items)

@@ -63,28 +63,20 @@ def _listener(resource: str, jobs: tuple[JobRef, ...], *, only_if_changed: bool)
         if session is None or transaction is None:  # a flush always has both
             raise RuntimeError(f"a {resource} row was flushed outside a session's transaction")
         kwargs = _message_kwargs(resource, row)
-        _pending(session).add(transaction, [(ref.kind, ref.queue, kwargs) for ref in jobs])
+        pending = BySubtransaction[Job].of(session, PENDING_KEY)
+        pending.add(transaction, [(ref.kind, ref.queue, kwargs) for ref in jobs])
 
     return listener
 
 
-def _pending(session: ORM.Session) -> BySubtransaction[Job]:
-    pending = session.info.get(PENDING_KEY)
-    if not isinstance(pending, BySubtransaction):
-        pending = session.info[PENDING_KEY] = BySubtransaction[Job]()
-    return pending
-
-
 def take_hook_jobs(session: ORM.Session) -> list[Job]:
     """The jobs the committing transaction's hooks noted (at_commit.py inserts them)."""
-    pending = session.info.pop(PENDING_KEY, None)
-    return list(pending) if isinstance(pending, BySubtransaction) else []
+    pending = BySubtransaction[Job].taken_from(session, PENDING_KEY)
+    return [] if pending is None else list(pending)
 
 
 def _forget(session: ORM.Session, previous_transaction: ORM.SessionTransaction) -> None:
-    pending = session.info.get(PENDING_KEY)
-    if isinstance(pending, BySubtransaction):
-        pending.forget(previous_transaction)
+    BySubtransaction.forget_in(session, PENDING_KEY, previous_transaction)
 
 
 # Forge hook -> SQLAlchemy mapper event, and whether a no-net-change flush is skipped.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import sqlalchemy as SA
@@ -67,19 +67,16 @@ class Change:
 Key = tuple[str, str, Op]
 
 
-@dataclass
-class Pending:
+class Pending(BySubtransaction[tuple[Key, int]]):
     """Rows changed so far in the session's transaction (a savepoint rolled back takes its own back)."""
 
-    rows: BySubtransaction[tuple[Key, int]] = field(default_factory=BySubtransaction)
-
-    def add(self, transaction: ORM.SessionTransaction, obj: object, op: Op) -> None:
+    def note(self, transaction: ORM.SessionTransaction, obj: object, op: Op) -> None:
         if isinstance(obj, TenantScoped) and obj.tenant_id is not None and obj.id is not None:
-            self.rows.add(transaction, [((obj.tenant_id, _topic(obj), op), obj.id)])
+            self.add(transaction, [((obj.tenant_id, _topic(obj), op), obj.id)])
 
     def changes(self) -> list[Change]:
         merged: dict[Key, set[int]] = defaultdict(set)
-        for key, row_id in self.rows:
+        for key, row_id in self:
             merged[key].add(row_id)
         return [Change(t, topic, op, tuple(sorted(ids))) for (t, topic, op), ids in sorted(merged.items())]
 
@@ -135,33 +132,26 @@ def _change(item: object, xid: str | None) -> Change:
     return Change(tenant, topic, op, tuple(ids), xid)
 
 
-def _pending(session: ORM.Session) -> Pending:
-    pending = session.info.get(PENDING_KEY)
-    if not isinstance(pending, Pending):
-        pending = session.info[PENDING_KEY] = Pending()
-    return pending
-
-
 def _collect(session: ORM.Session, _context: Any) -> None:
     """Record what this flush wrote; `dirty` counts only rows whose attributes really changed."""
-    pending = _pending(session)
+    pending = Pending.of(session, PENDING_KEY)
     transaction = current(session)
     if transaction is None:
         return
     for obj in session.new:
-        pending.add(transaction, obj, "created")
+        pending.note(transaction, obj, "created")
     for obj in session.dirty:
         if session.is_modified(obj, include_collections=False):
-            pending.add(transaction, obj, "updated")
+            pending.note(transaction, obj, "updated")
     for obj in session.deleted:
-        pending.add(transaction, obj, "deleted")
+        pending.note(transaction, obj, "deleted")
 
 
 def take_notice(session: ORM.Session) -> Notice | None:
     """The NOTIFY the committing transaction owes (at_commit.py sends it), or None: nothing changed,
     or a publisher takes the payload after the commit (its xid is read here, one round trip)."""
-    pending = session.info.pop(PENDING_KEY, None)
-    changes = pending.changes() if isinstance(pending, Pending) else []
+    pending = Pending.taken_from(session, PENDING_KEY)
+    changes = [] if pending is None else pending.changes()
     if not changes:
         return None
     if _publishers:  # sent after the commit, when its rows are visible to every reader
@@ -188,9 +178,7 @@ def publish_after_commit(publish: Publish) -> Callable[[], None]:
 
 def _forget(session: ORM.Session, previous_transaction: ORM.SessionTransaction) -> None:
     session.info.pop(PAYLOAD_KEY, None)  # a commit that failed publishes nothing
-    pending = session.info.get(PENDING_KEY)
-    if isinstance(pending, Pending):
-        pending.rows.forget(previous_transaction)
+    Pending.forget_in(session, PENDING_KEY, previous_transaction)
 
 
 LISTENERS = (
